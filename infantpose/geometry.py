@@ -1,0 +1,163 @@
+"""Camera intrinsics, projection, boxes and the crop affine.
+
+Conventions: image points are (x, y) pixels with x right and y down; camera
+points are (X, Y, Z) with X right, Y down, Z away from the camera, in any
+length unit (the caller's unit comes back). A crop is described by a centre
+(x, y) px and a scale (w, h) in units of 200 px, as in Simple Baselines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import cv2
+import numpy as np
+
+PIXEL_STD = 200.0  # the "scale in units of 200 px" convention
+
+
+@dataclass(frozen=True)
+class Intrinsics:
+    """Pinhole intrinsics in pixels."""
+
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+
+    def matrix(self) -> np.ndarray:
+        """(3,3) camera matrix K."""
+        return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+MINI_RGBD_INTRINSICS = Intrinsics(
+    fx=588.67905803875317, fy=590.25690113005601, cx=322.22048191353628, cy=237.46785983766890
+)
+
+
+def project(points: np.ndarray, intrinsics: Intrinsics) -> np.ndarray:
+    """Project camera-frame points (..., 3) to pixels (..., 2). Z must be > 0."""
+    p = np.asarray(points, dtype=np.float64)
+    z = p[..., 2]
+    x = intrinsics.fx * p[..., 0] / z + intrinsics.cx
+    y = intrinsics.fy * p[..., 1] / z + intrinsics.cy
+    return np.stack([x, y], axis=-1)
+
+
+def back_project(uv: np.ndarray, depth: np.ndarray, intrinsics: Intrinsics) -> np.ndarray:
+    """Pixels (..., 2) and depth Z (...) to camera-frame points (..., 3), in depth's unit."""
+    uv = np.asarray(uv, dtype=np.float64)
+    z = np.asarray(depth, dtype=np.float64)
+    x = (uv[..., 0] - intrinsics.cx) * z / intrinsics.fx
+    y = (uv[..., 1] - intrinsics.cy) * z / intrinsics.fy
+    return np.stack([x, y, z], axis=-1)
+
+
+# --- boxes -------------------------------------------------------------------
+
+
+def box_to_center_scale(
+    box: np.ndarray, aspect_ratio: float = 1.0, padding: float = 1.25
+) -> tuple[np.ndarray, np.ndarray]:
+    """Box (x1, y1, x2, y2) px to (centre (2,) px, scale (2,) in 200 px units).
+
+    The box is grown to ``aspect_ratio`` (width / height of the network input)
+    around its centre, then multiplied by ``padding``.
+    """
+    x1, y1, x2, y2 = (float(v) for v in box)
+    w, h = max(x2 - x1, 1.0), max(y2 - y1, 1.0)
+    center = np.array([(x1 + x2) / 2.0, (y1 + y2) / 2.0])
+    if w > aspect_ratio * h:
+        h = w / aspect_ratio
+    else:
+        w = h * aspect_ratio
+    scale = np.array([w, h]) * padding / PIXEL_STD
+    return center, scale
+
+
+def center_scale_to_box(center: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`box_to_center_scale` without padding: (4,) x1 y1 x2 y2 px."""
+    w, h = np.asarray(scale, dtype=np.float64) * PIXEL_STD
+    cx, cy = center
+    return np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
+
+
+def box_from_points(
+    points: np.ndarray, margin: float = 0.1, image_size: tuple[int, int] | None = None
+) -> np.ndarray:
+    """Tight box around points (N, 2) px grown by ``margin`` x its size per side.
+
+    Clipped to ``image_size`` (width, height) when given. Returns (4,) x1 y1 x2 y2.
+    """
+    p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    if len(p) == 0:
+        raise ValueError("box_from_points needs at least one point")
+    lo, hi = p.min(axis=0), p.max(axis=0)
+    pad = (hi - lo) * margin
+    box = np.concatenate([lo - pad, hi + pad])
+    if image_size is not None:
+        box = clip_box(box, image_size)
+    return box
+
+
+def clip_box(box: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
+    """Clip (4,) x1 y1 x2 y2 to an image of (width, height) pixels."""
+    w, h = image_size
+    return np.clip(np.asarray(box, dtype=np.float64), [0, 0, 0, 0], [w - 1, h - 1, w - 1, h - 1])
+
+
+# --- crop affine -------------------------------------------------------------
+
+
+def crop_affine(
+    center: np.ndarray,
+    scale: np.ndarray,
+    rotation: float,
+    output_size: tuple[int, int],
+    inverse: bool = False,
+) -> np.ndarray:
+    """(2, 3) affine from image px to crop px (or back with ``inverse``).
+
+    The region of size ``scale * 200`` px around ``center``, rotated by
+    ``rotation`` degrees (counter-clockwise on screen), fills an output of
+    ``output_size`` (width, height). The same function maps image points to
+    heatmap points when ``output_size`` is the heatmap size.
+    """
+    out_w, out_h = output_size
+    src_w, src_h = np.asarray(scale, dtype=np.float64) * PIXEL_STD
+    theta = np.deg2rad(rotation)
+    c, s = np.cos(theta), np.sin(theta)
+    # y points down, so a counter-clockwise turn on screen of the content is
+    # the matrix [[c, s], [-s, c]] applied to offsets from the centre.
+    rot = np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]])
+    to_origin = np.array([[1.0, 0.0, -center[0]], [0.0, 1.0, -center[1]], [0.0, 0.0, 1.0]])
+    zoom = np.diag([out_w / src_w, out_h / src_h, 1.0])
+    to_out = np.array([[1.0, 0.0, out_w / 2.0], [0.0, 1.0, out_h / 2.0], [0.0, 0.0, 1.0]])
+    m = to_out @ zoom @ rot @ to_origin
+    if inverse:
+        m = np.linalg.inv(m)
+    return m[:2]
+
+
+def apply_affine(points: np.ndarray, affine: np.ndarray) -> np.ndarray:
+    """Apply a (2, 3) affine to points (..., 2)."""
+    p = np.asarray(points, dtype=np.float64)
+    return p @ affine[:, :2].T + affine[:, 2]
+
+
+def warp_crop(
+    image: np.ndarray,
+    center: np.ndarray,
+    scale: np.ndarray,
+    rotation: float,
+    output_size: tuple[int, int],
+) -> np.ndarray:
+    """Crop (H_out, W_out, C) from an image (H, W, C) with :func:`crop_affine`.
+
+    Bilinear sampling; pixels outside the image are 0. Colour order is kept.
+    """
+    m = crop_affine(center, scale, rotation, output_size)
+    return cv2.warpAffine(image, m, tuple(int(v) for v in output_size), flags=cv2.INTER_LINEAR)

@@ -1,0 +1,169 @@
+"""Gaussian heatmap targets and heatmap decoding to sub-pixel coordinates.
+
+Shapes: N batch, J joints, H x W heatmap. Coordinates are (x, y) in heatmap
+pixels (pixel centres at integer positions); map them to image pixels with
+:func:`heatmaps_to_image`, which inverts the same crop affine that made the
+crop (geometry.crop_affine with the heatmap size).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from infantpose.geometry import apply_affine, crop_affine
+
+Decoder = Literal["argmax", "quarter", "dark"]
+DECODERS: tuple[str, ...] = ("argmax", "quarter", "dark")
+
+
+def gaussian_heatmaps(
+    joints: np.ndarray, visible: np.ndarray, size: tuple[int, int], sigma: float = 2.0
+) -> np.ndarray:
+    """Unnormalised Gaussian targets (J, H, W) float32, peak 1 at each joint.
+
+    Args:
+        joints: (J, 2) joint positions in heatmap px.
+        visible: (J,) bool; invisible joints get an all-zero map.
+        size: (W, H) heatmap size.
+        sigma: Gaussian standard deviation in heatmap px.
+    """
+    w, h = size
+    xs = np.arange(w, dtype=np.float32)[None, None, :]
+    ys = np.arange(h, dtype=np.float32)[None, :, None]
+    j = np.asarray(joints, dtype=np.float32)
+    gx = np.exp(-((xs - j[:, 0, None, None]) ** 2) / (2 * sigma**2))
+    gy = np.exp(-((ys - j[:, 1, None, None]) ** 2) / (2 * sigma**2))
+    maps = gx * gy
+    keep = np.asarray(visible, dtype=bool)
+    # A joint far outside the map would give a useless near-zero target.
+    inside = (j[:, 0] >= -3 * sigma) & (j[:, 0] < w + 3 * sigma)
+    inside &= (j[:, 1] >= -3 * sigma) & (j[:, 1] < h + 3 * sigma)
+    maps[~(keep & inside)] = 0.0
+    return maps.astype(np.float32)
+
+
+def _argmax(heatmaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n, j, h, w = heatmaps.shape
+    flat = heatmaps.reshape(n, j, h * w)
+    idx = flat.argmax(axis=2)
+    conf = np.take_along_axis(flat, idx[..., None], axis=2)[..., 0]
+    coords = np.stack([idx % w, idx // w], axis=-1).astype(np.float64)
+    return coords, conf.astype(np.float32)
+
+
+def _quarter_offset(heatmaps: np.ndarray, coords: np.ndarray) -> np.ndarray:
+    """Shift each peak a quarter pixel towards its higher neighbour."""
+    n, j, h, w = heatmaps.shape
+    out = coords.copy()
+    x = coords[..., 0].astype(int)
+    y = coords[..., 1].astype(int)
+    ni, ji = np.meshgrid(np.arange(n), np.arange(j), indexing="ij")
+    xm, xp = np.clip(x - 1, 0, w - 1), np.clip(x + 1, 0, w - 1)
+    ym, yp = np.clip(y - 1, 0, h - 1), np.clip(y + 1, 0, h - 1)
+    dx = heatmaps[ni, ji, y, xp] - heatmaps[ni, ji, y, xm]
+    dy = heatmaps[ni, ji, yp, x] - heatmaps[ni, ji, ym, x]
+    out[..., 0] += 0.25 * np.sign(dx) * ((x > 0) & (x < w - 1))
+    out[..., 1] += 0.25 * np.sign(dy) * ((y > 0) & (y < h - 1))
+    return out
+
+
+def _dark(heatmaps: np.ndarray, coords: np.ndarray, sigma: float) -> np.ndarray:
+    """DARK refinement: one Newton step on the log of the smoothed heatmap."""
+    n, j, h, w = heatmaps.shape
+    k = int(2 * round(3 * sigma) + 1)
+    smooth = np.empty_like(heatmaps, dtype=np.float64)
+    for a in range(n):
+        for b in range(j):
+            m = heatmaps[a, b].astype(np.float64)
+            peak = m.max()
+            s = cv2.GaussianBlur(m, (k, k), sigma)
+            # Blurring lowers the peak; rescale so the log keeps its curvature.
+            smax = s.max()
+            smooth[a, b] = s * (peak / smax) if smax > 0 else s
+    logm = np.log(np.maximum(smooth, 1e-10))
+    out = coords.copy()
+    x = coords[..., 0].astype(int)
+    y = coords[..., 1].astype(int)
+    ok = (x >= 2) & (x < w - 2) & (y >= 2) & (y < h - 2)
+    ni, ji = np.meshgrid(np.arange(n), np.arange(j), indexing="ij")
+    xc, yc = np.clip(x, 2, w - 3), np.clip(y, 2, h - 3)
+
+    def at(dx: int, dy: int) -> np.ndarray:
+        return logm[ni, ji, yc + dy, xc + dx]
+
+    c = at(0, 0)
+    gx = 0.5 * (at(1, 0) - at(-1, 0))
+    gy = 0.5 * (at(0, 1) - at(0, -1))
+    hxx = 0.25 * (at(2, 0) - 2 * c + at(-2, 0))
+    hyy = 0.25 * (at(0, 2) - 2 * c + at(0, -2))
+    hxy = 0.25 * (at(1, 1) - at(1, -1) - at(-1, 1) + at(-1, -1))
+    det = hxx * hyy - hxy**2
+    ok &= (np.abs(det) > 1e-12) & (hxx < 0) & (hyy < 0)
+    safe = np.where(ok, det, 1.0)
+    ox = -(hyy * gx - hxy * gy) / safe
+    oy = -(-hxy * gx + hxx * gy) / safe
+    # A step beyond one pixel means the Taylor model is not valid there.
+    ok &= (np.abs(ox) <= 1.0) & (np.abs(oy) <= 1.0)
+    out[..., 0] = np.where(ok, coords[..., 0] + ox, coords[..., 0])
+    out[..., 1] = np.where(ok, coords[..., 1] + oy, coords[..., 1])
+    return out
+
+
+def decode_heatmaps(
+    heatmaps: np.ndarray, method: Decoder = "dark", sigma: float = 2.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Peak location and confidence of each heatmap.
+
+    Args:
+        heatmaps: (N, J, H, W) or (J, H, W) float array.
+        method: "argmax" (integer peak, as the original), "quarter"
+            (quarter-pixel shift towards the higher neighbour) or "dark"
+            (Taylor refinement of the log-heatmap, Zhang et al. 2020).
+        sigma: the Gaussian sigma the network was trained with (heatmap px).
+
+    Returns:
+        coords (N, J, 2) float64 heatmap px and confidences (N, J) float32,
+        the heatmap maximum (without a leading N if none was given).
+    """
+    hm = np.asarray(heatmaps, dtype=np.float32)
+    single = hm.ndim == 3
+    if single:
+        hm = hm[None]
+    if hm.ndim != 4:
+        raise ValueError(f"heatmaps must be (N, J, H, W) or (J, H, W), got shape {hm.shape}")
+    coords, conf = _argmax(hm)
+    if method == "quarter":
+        coords = _quarter_offset(hm, coords)
+    elif method == "dark":
+        coords = _dark(hm, coords, sigma)
+    elif method != "argmax":
+        raise ValueError(f"unknown heatmap decoder {method!r}; choose from {', '.join(DECODERS)}")
+    if single:
+        return coords[0], conf[0]
+    return coords, conf
+
+
+def heatmaps_to_image(
+    coords: np.ndarray,
+    center: np.ndarray,
+    scale: np.ndarray,
+    heatmap_size: tuple[int, int],
+    rotation: float = 0.0,
+) -> np.ndarray:
+    """Heatmap px (J, 2) back to image px (J, 2) for a crop of (center, scale, rotation)."""
+    inv = crop_affine(center, scale, rotation, heatmap_size, inverse=True)
+    return apply_affine(coords, inv)
+
+
+def image_to_heatmaps(
+    points: np.ndarray,
+    center: np.ndarray,
+    scale: np.ndarray,
+    heatmap_size: tuple[int, int],
+    rotation: float = 0.0,
+) -> np.ndarray:
+    """Image px (J, 2) to heatmap px (J, 2) for a crop of (center, scale, rotation)."""
+    return apply_affine(points, crop_affine(center, scale, rotation, heatmap_size))
