@@ -1,0 +1,34 @@
+"""Contact sheet of a MINI-RGBD-layout dataset: sample frames with the 2D skeleton drawn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from infantpose.datasets.minirgbd import MiniRGBD
+from infantpose.draw import draw_box, draw_skeleton, tile
+from infantpose.errors import DatasetError
+from infantpose.skeleton import MINI_RGBD
+
+
+def contact_sheet(root: Path, out: Path, count: int = 12, columns: int = 4, width: int = 320) -> Path:
+    """Write a PNG grid of ``count`` frames spread over all sequences, each ``width`` px wide."""
+    ds = MiniRGBD(root, split="all")
+    picks = np.linspace(0, len(ds) - 1, min(count, len(ds))).round().astype(int)
+    tiles = []
+    for i in picks:
+        s = ds[int(i)]
+        img = cv2.imread(str(s.image))
+        if img is None:
+            raise DatasetError(f"{s.image}: not a readable image")
+        draw_box(img, s.box)
+        draw_skeleton(img, s.joints2d, MINI_RGBD)
+        cv2.putText(img, f"seq {s.sequence} frame {s.frame}", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6,
+                    (255, 255, 255), 2, cv2.LINE_AA)  # fmt: skip
+        h = round(img.shape[0] * width / img.shape[1])
+        tiles.append(cv2.resize(img, (width, h), interpolation=cv2.INTER_AREA))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(out), tile(tiles, columns))
+    return out

@@ -1,0 +1,90 @@
+"""Synthetic generator: geometry of rendered frames, determinism and resume.
+
+Needs the synth extra (anny, pyrender-maintained) and OSMesa; the first anny
+build writes its cache (about a minute), later runs take seconds.
+"""
+
+import importlib.util
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from infantpose.datasets import MiniRGBD
+from infantpose.datasets.minirgbd import rgb_path
+from infantpose.geometry import project
+from infantpose.skeleton import MINI_RGBD
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("anny") is None or importlib.util.find_spec("pyrender") is None,
+    reason="the synth extra (anny, pyrender-maintained) is not installed",
+)
+
+FRAMES = 4
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    from infantpose.synth.generate import generate
+
+    out = tmp_path_factory.mktemp("synth")
+    summary = generate(out, sequences=1, frames=FRAMES, seed=7, workers=1, progress=False)
+    assert summary["rendered"] == FRAMES
+    return out
+
+
+def test_reader_reads_the_output(dataset):
+    ds = MiniRGBD(dataset, split="all")
+    assert len(ds) == FRAMES
+    card = json.loads((dataset / "dataset.json").read_text())
+    assert card["seed"] == 7 and "anny" in card["licence"]
+    s = ds[0]
+    assert (s.pckh_2d, s.pckh_3d) == (card["sequences"]["01"]["pckh_2d"], card["sequences"]["01"]["pckh_3d"])
+    # An infant's neck -> head segment (anny's head bone sits at the skull base).
+    assert 20 < s.pckh_3d < 60
+
+
+def test_projection_mask_and_frame(dataset):
+    ds = MiniRGBD(dataset, split="all")
+    inside_mask = []
+    for s in ds:
+        uv = project(s.joints3d / 1000.0, ds.intrinsics)
+        assert np.abs(uv - s.joints2d).max() < 0.01
+        assert s.visible.all(), "every joint must be inside the image"
+        mask = cv2.imread(str(dataset / s.sequence / "fg_mask" / f"mask_{s.frame:05d}.png"), 0)
+        ij = np.round(s.joints2d).astype(int)
+        inside_mask.extend(mask[ij[:, 1], ij[:, 0]] > 0)
+        img = cv2.imread(str(s.image))
+        assert img.shape == (480, 640, 3)
+    assert np.mean(inside_mask) >= 0.9
+
+
+def test_left_is_the_subjects_left(dataset):
+    ds = MiniRGBD(dataset, split="all")
+    pelvis, neck = MINI_RGBD.index("pelvis"), MINI_RGBD.index("neck")
+    lhip, rhip = MINI_RGBD.index("leftThigh"), MINI_RGBD.index("rightThigh")
+    for s in ds:
+        # Rotate the image plane so the infant's head points up, then compare hips.
+        up = s.joints2d[neck] - s.joints2d[pelvis]
+        ang = np.arctan2(up[0], -up[1])
+        c, si = np.cos(ang), np.sin(ang)
+        rot = np.array([[c, si], [-si, c]])
+        p = (s.joints2d - s.joints2d[pelvis]) @ rot.T
+        assert p[neck, 1] < 0 and abs(p[neck, 0]) < 1e-6
+        assert p[lhip, 0] > p[rhip, 0]
+
+
+def test_same_seed_same_frames_and_resume(dataset, tmp_path):
+    from infantpose.synth.generate import generate
+
+    seq = dataset / "01"
+    victim = rgb_path(seq, 2)
+    before = victim.read_bytes()
+    joints = (seq / "joints_3D" / "syn_joints_3D_00002.txt").read_text()
+    victim.unlink()
+    summary = generate(dataset, sequences=1, frames=FRAMES, seed=7, workers=1, resume=True, progress=False)
+    assert summary["rendered"] == 1  # only the missing frame
+    assert victim.read_bytes() == before
+    assert (seq / "joints_3D" / "syn_joints_3D_00002.txt").read_text() == joints
+    assert not list(seq.rglob("*.tmp")), "no half-written files"
