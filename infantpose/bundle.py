@@ -75,9 +75,7 @@ class Manifest:
         try:
             version = d["format_version"]
             if version != FORMAT_VERSION:
-                raise BundleError(
-                    f"{source}: format_version {version} is not supported (expected {FORMAT_VERSION})"
-                )
+                raise BundleError(f"{source}: format_version {version} is not supported (expected {FORMAT_VERSION})")
             stages = {}
             for name, s in d["stages"].items():
                 if name not in STAGES:
@@ -98,9 +96,7 @@ class Manifest:
                 if not arts:
                     raise BundleError(f"{source}: stage {name!r} lists no artifacts")
                 stages[name] = Stage(params=dict(s.get("params", {})), artifacts=arts)
-            return Manifest(
-                joint_set=d["joint_set"], stages=stages, format_version=version, meta=d.get("meta", {})
-            )
+            return Manifest(joint_set=d["joint_set"], stages=stages, format_version=version, meta=d.get("meta", {}))
         except KeyError as e:
             raise BundleError(f"{source}: missing field {e.args[0]!r}") from None
         except TypeError as e:

@@ -39,12 +39,8 @@ def synth(
     seed: int = typer.Option(0, help="Random seed: the same seed gives the same joints and images."),
     workers: int = typer.Option(1, min=1, help="Worker processes (one sequence each at a time)."),
     resume: bool = typer.Option(False, help="Skip frames already written."),
-    cache: Path | None = typer.Option(
-        None, help="Cache folder for anny and warp (default ~/.cache/infantpose)."
-    ),
-    contact_sheet: Path | None = typer.Option(
-        None, help="Also write a PNG grid of sample frames with skeletons."
-    ),
+    cache: Path | None = typer.Option(None, help="Cache folder for anny and warp (default ~/.cache/infantpose)."),
+    contact_sheet: Path | None = typer.Option(None, help="Also write a PNG grid of sample frames with skeletons."),
 ) -> None:
     """Render synthetic infants (anny body model) in the MINI-RGBD file layout."""
     from infantpose.synth.generate import generate
@@ -58,6 +54,76 @@ def synth(
         f"wrote {summary['rendered']} frames ({summary['frames']} in the dataset) to {out} "
         f"in {summary['seconds']:.1f} s: {summary['frames_per_s']:.1f} frames/s with {workers} worker(s)"
     )
+
+
+@app.command()
+def train(
+    stage: str = typer.Argument(..., help="detector, pose2d or lifter."),
+    data: Path = typer.Option(..., help="Dataset folder: MINI-RGBD layout (or synth output), MPII, MPI-INF-3DHP."),
+    out: Path = typer.Option(..., help="Run folder: last.pt, best.pt, log.jsonl."),
+    recipe: str = typer.Option("edge", help="edge (shipped CPU/edge models) or seed (the published chain)."),
+    epochs: int | None = typer.Option(None, min=1, help="Epochs (default: the recipe's)."),
+    batch: int | None = typer.Option(None, min=1, help="Batch size (default: the recipe's)."),
+    lr: float | None = typer.Option(None, help="Learning rate (default: the recipe's)."),
+    init: Path | None = typer.Option(None, help="Checkpoint or state dict to start from (transfer learning)."),
+    resume: bool = typer.Option(False, help="Continue the run in --out from last.pt."),
+    seed: int = typer.Option(0, help="Seed for initialisation, data order and augmentation."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    workers: int = typer.Option(0, min=0, help="DataLoader worker processes."),
+    dataset: str = typer.Option("auto", help="auto, minirgbd, mpii or mpi_inf_3dhp."),
+    temporal: bool = typer.Option(False, help="lifter: train the causal temporal lifter."),
+    pose2d: Path | None = typer.Option(None, help="lifter: fine-tune on this 2D network's predictions."),
+    max_steps: int | None = typer.Option(None, min=1, help="Cap on steps per epoch (smoke runs)."),
+) -> None:
+    """Train one stage of the chain (multi-GPU: torchrun --nproc-per-node N -m infantpose.cli train ...)."""
+    from infantpose.train.stages import train as train_stage
+
+    res = train_stage(
+        stage, data, recipe, out, epochs=epochs, batch=batch, lr=lr, init=init, resume=resume, seed=seed,
+        device=device, workers=workers, dataset=dataset, temporal=temporal, pose2d=pose2d, max_steps=max_steps,
+    )  # fmt: skip
+    typer.echo(f"best {res['metric']}: {res['best']:.4f}  checkpoints in {out}")
+
+
+@app.command("eval")
+def eval_(
+    data: Path = typer.Option(..., help="Dataset folder in the MINI-RGBD layout."),
+    split: str = typer.Option("test", help="Split to evaluate (train, val, test, all)."),
+    protocol: str = typer.Option("standard", help="standard or seed (the original's metric quirks)."),
+    detector: Path | None = typer.Option(None, help="Detector checkpoint (omit: ground-truth boxes)."),
+    pose2d: Path | None = typer.Option(None, help="2D pose checkpoint."),
+    lifter: Path | None = typer.Option(None, help="Lifter checkpoint (single-frame or temporal)."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the full report as JSON."),
+    limit: int | None = typer.Option(None, min=1, help="Only the first N frames of each sequence."),
+    device: str = typer.Option("cpu", help="cpu or cuda (PyTorch checkpoints)."),
+) -> None:
+    """Evaluate checkpoints on a split: detector IoU, 2D error/PCKh, 3D MPJPE/PCKh, jitter."""
+    import json
+
+    from infantpose.datasets import MiniRGBD
+    from infantpose.errors import InfantposeError
+    from infantpose.evaluation import evaluate, format_report, load_split
+    from infantpose.train.checkpoint import load_checkpoint
+    from infantpose.train.torch_backend import stage_from_checkpoint
+
+    if protocol not in ("standard", "seed"):
+        raise InfantposeError(f"unknown protocol {protocol!r}; choose standard or seed")
+    if pose2d is None and lifter is None:
+        raise InfantposeError("nothing to evaluate: give --pose2d and/or --lifter (and --detector)")
+    stages = {}
+    for name, path in (("detector", detector), ("pose2d", pose2d), ("lifter", lifter)):
+        if path is not None:
+            ck = load_checkpoint(path)
+            if ck["stage"] != name:
+                raise InfantposeError(f"{path}: is a {ck['stage']} checkpoint, not {name}")
+            stages[name] = stage_from_checkpoint(ck, device)
+    split_data = load_split(MiniRGBD(data, split=split), limit)
+    report = evaluate(
+        split_data, protocol, stages.get("detector"), stages.get("pose2d"), stages.get("lifter"), progress=True
+    )
+    typer.echo(format_report(report))
+    if json_out is not None:
+        json_out.write_text(json.dumps(report, indent=2) + "\n")
 
 
 def main() -> None:

@@ -85,9 +85,7 @@ def center_scale_to_box(center: np.ndarray, scale: np.ndarray) -> np.ndarray:
     return np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
 
 
-def box_from_points(
-    points: np.ndarray, margin: float = 0.1, image_size: tuple[int, int] | None = None
-) -> np.ndarray:
+def box_from_points(points: np.ndarray, margin: float = 0.1, image_size: tuple[int, int] | None = None) -> np.ndarray:
     """Tight box around points (N, 2) px grown by ``margin`` x its size per side.
 
     Clipped to ``image_size`` (width, height) when given. Returns (4,) x1 y1 x2 y2.

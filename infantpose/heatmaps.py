@@ -19,9 +19,7 @@ Decoder = Literal["argmax", "quarter", "dark"]
 DECODERS: tuple[str, ...] = ("argmax", "quarter", "dark")
 
 
-def gaussian_heatmaps(
-    joints: np.ndarray, visible: np.ndarray, size: tuple[int, int], sigma: float = 2.0
-) -> np.ndarray:
+def gaussian_heatmaps(joints: np.ndarray, visible: np.ndarray, size: tuple[int, int], sigma: float = 2.0) -> np.ndarray:
     """Unnormalised Gaussian targets (J, H, W) float32, peak 1 at each joint.
 
     Args:

@@ -54,9 +54,7 @@ def errors_3d(pred: np.ndarray, gt: np.ndarray, root: int) -> np.ndarray:
     return np.linalg.norm(root_relative(pred, root) - root_relative(gt, root), axis=-1)
 
 
-def errors_2d(
-    pred: np.ndarray, gt: np.ndarray, visible: np.ndarray | None, protocol: Protocol | str
-) -> np.ndarray:
+def errors_2d(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray | None, protocol: Protocol | str) -> np.ndarray:
     """(N, J) pixel errors of (N, J, 2) predictions.
 
     Invisible joints (``visible`` False) are NaN under the standard protocol
@@ -91,9 +89,7 @@ def per_joint_error(errors: np.ndarray) -> np.ndarray:
     return np.asarray(_nanmean(np.asarray(errors, dtype=np.float64), axis=0))
 
 
-def pckh_correct(
-    errors: np.ndarray, thresholds: np.ndarray | float, k: float, protocol: Protocol | str
-) -> np.ndarray:
+def pckh_correct(errors: np.ndarray, thresholds: np.ndarray | float, k: float, protocol: Protocol | str) -> np.ndarray:
     """(N, J) float: 1 correct, 0 miss, NaN not counted.
 
     ``thresholds`` is the head-segment length per sample (N,) or one scalar, in

@@ -200,9 +200,7 @@ def map_joints(joints: np.ndarray, src: str, dst: str = "mpii") -> np.ndarray:
     """
     idx = mapping(src, dst)
     if joints.shape[-2] != get_joint_set(src).num_joints:
-        raise ValueError(
-            f"expected {get_joint_set(src).num_joints} {src} joints on axis -2, got shape {joints.shape}"
-        )
+        raise ValueError(f"expected {get_joint_set(src).num_joints} {src} joints on axis -2, got shape {joints.shape}")
     return joints[..., idx, :]
 
 

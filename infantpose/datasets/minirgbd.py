@@ -270,9 +270,7 @@ def write_frame(
     j3 = np.asarray(joints3d_m, dtype=np.float64)
     uv = project(j3, intrinsics)
     depth_col = j3[:, 2] * 1000.0
-    rows2 = "".join(
-        f"{u:.6f} {v:.6f} {d:.4f} {i}\n" for i, ((u, v), d) in enumerate(zip(uv, depth_col, strict=True))
-    )
+    rows2 = "".join(f"{u:.6f} {v:.6f} {d:.4f} {i}\n" for i, ((u, v), d) in enumerate(zip(uv, depth_col, strict=True)))
     rows3 = "".join(f"{x:.8f} {y:.8f} {z:.8f} {i}\n" for i, (x, y, z) in enumerate(j3))
     _atomic_write_bytes(joints2d_path(seq_dir, frame), rows2.encode())
     _atomic_write_bytes(joints3d_path(seq_dir, frame), rows3.encode())

@@ -33,9 +33,7 @@ def _loadmat(path: Path) -> dict:
     try:
         from scipy.io import loadmat
     except ImportError:
-        raise DatasetError(
-            "reading MPI-INF-3DHP annot.mat needs scipy: pip install 'infantpose[train]'"
-        ) from None
+        raise DatasetError("reading MPI-INF-3DHP annot.mat needs scipy: pip install 'infantpose[train]'") from None
     if not path.is_file():
         raise DatasetError(f"{path}: file not found")
     try:

@@ -128,9 +128,7 @@ class InfantBody:
         """
         torch = self._torch
         frames = len(next(iter(rotations.values())))
-        ph = {
-            k: getattr(phenotype, k) for k in ("age", "gender", "weight", "muscle", "height", "proportions")
-        }
+        ph = {k: getattr(phenotype, k) for k in ("age", "gender", "weight", "muscle", "height", "proportions")}
         verts, joints = [], []
         for start in range(0, frames, chunk):
             n = min(chunk, frames - start)

@@ -23,9 +23,7 @@ from infantpose.geometry import MINI_RGBD_INTRINSICS, Intrinsics, project
 
 GENERATOR_VERSION = "1.0"
 IMAGE_SIZE = (640, 480)
-LICENCE = (
-    "Rendered with the anny body model (Apache-2.0 code, CC0 MakeHuman assets); no SMPL/SMIL data is used."
-)
+LICENCE = "Rendered with the anny body model (Apache-2.0 code, CC0 MakeHuman assets); no SMPL/SMIL data is used."
 
 
 def default_splits(names: list[str]) -> dict[str, list[str]]:
@@ -186,11 +184,15 @@ def generate(
 
             raise InfantposeError(f"{out / CARD}: was generated with seed {old_card.get('seed')}, not {seed}")
         old = old_card.get("sequences", {})
-    jobs = [
-        (str(out), seed, i, frames, resume, str(cache) if cache else None) for i in range(1, sequences + 1)
-    ]
-    total = sequences * frames
     cards: dict[str, dict] = dict(old)
+    jobs, seen = [], 0
+    for i, name in enumerate(names, start=1):
+        complete = all(rgb_path(out / name, f).is_file() for f in range(frames))
+        if resume and complete and old.get(name, {}).get("frames") == frames:
+            seen += frames  # nothing to render: skip planning the sequence too
+            continue
+        jobs.append((str(out), seed, i, frames, resume, str(cache) if cache else None))
+    total = sequences * frames
     rendered = 0
     start = time.perf_counter()
     ctx = mp.get_context("spawn")
@@ -205,9 +207,8 @@ def generate(
             TimeRemainingColumn(),
         ]
         with Progress(*columns, disable=not progress) as bar:
-            task = bar.add_task("synth", total=total, fps=0.0)
+            task = bar.add_task("synth", total=total, fps=0.0, completed=seen)
             pending = list(results)
-            seen = 0
             while pending or seen < total:
                 while not queue.empty():
                     kind, _, n = queue.get()

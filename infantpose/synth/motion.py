@@ -82,9 +82,7 @@ def _smooth_noise(rng: np.random.Generator, frames: int, speed: float) -> np.nda
     return sig / max(np.abs(sig).max(), 1e-6)
 
 
-def _episodes(
-    rng: np.random.Generator, frames: int, rate_per_s: float, length_s: tuple[float, float]
-) -> np.ndarray:
+def _episodes(rng: np.random.Generator, frames: int, rate_per_s: float, length_s: tuple[float, float]) -> np.ndarray:
     """(F,) envelope in [0, 1]: smooth bumps at random times."""
     env = np.zeros(frames)
     t = np.arange(frames)

@@ -37,9 +37,7 @@ class BodyRenderer:
             intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy, znear=0.05, zfar=5.0
         )
         self.scene.add(cam, pose=np.eye(4))
-        self.light = self.scene.add(
-            pyrender.DirectionalLight(color=np.ones(3), intensity=3.0), pose=np.eye(4)
-        )
+        self.light = self.scene.add(pyrender.DirectionalLight(color=np.ones(3), intensity=3.0), pose=np.eye(4))
         self.material = pyrender.MetallicRoughnessMaterial(
             baseColorFactor=[1.0, 1.0, 1.0, 1.0], metallicFactor=0.0, roughnessFactor=0.85
         )
@@ -57,9 +55,7 @@ class BodyRenderer:
         self.light.light.intensity = intensity
         self.scene.ambient_light = np.full(3, ambient)
 
-    def render(
-        self, vertices_cam: np.ndarray, faces: np.ndarray, colours: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def render(self, vertices_cam: np.ndarray, faces: np.ndarray, colours: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """RGB (H, W, 3) float 0-1 and depth (H, W) float32 metres (0 where empty)."""
         pr = self._pr
         v = (vertices_cam * _CV_TO_GL).astype(np.float32)

@@ -117,9 +117,7 @@ def background(rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
         m = (np.mod(coord, period) < period * rng.uniform(0.3, 0.7)).astype(np.float32)
     elif kind == "checks":
         other = -xx * np.sin(ang) + yy * np.cos(ang)
-        m = 0.5 * (
-            (np.mod(coord, period) < period / 2).astype(np.float32) + (np.mod(other, period) < period / 2)
-        )
+        m = 0.5 * ((np.mod(coord, period) < period / 2).astype(np.float32) + (np.mod(other, period) < period / 2))
     elif kind == "dots":
         other = -xx * np.sin(ang) + yy * np.cos(ang)
         d = np.hypot(np.mod(coord, period) - period / 2, np.mod(other, period) - period / 2)
@@ -143,9 +141,7 @@ def composite(
     h, w = m.shape
     # The shadow is soft: blur it at quarter resolution.
     dx, dy = (light_dir[:2] * 14).astype(int)
-    small = cv2.resize(
-        np.roll(np.roll(m, dy, axis=0), dx, axis=1), (w // 4, h // 4), interpolation=cv2.INTER_AREA
-    )
+    small = cv2.resize(np.roll(np.roll(m, dy, axis=0), dx, axis=1), (w // 4, h // 4), interpolation=cv2.INTER_AREA)
     shadow = cv2.resize(cv2.GaussianBlur(small, (0, 0), 2.25), (w, h), interpolation=cv2.INTER_LINEAR)
     under = bg * (1 - 0.35 * shadow[..., None])
     alpha = cv2.GaussianBlur(m, (3, 3), 0.7)[..., None]  # soft silhouette edge

@@ -1,0 +1,90 @@
+"""Model input preparation shared by training, evaluation and the runtime (numpy + OpenCV).
+
+Images come in as BGR uint8 (OpenCV); network inputs are float32 (N, 3, H, W)
+in the colour order and normalisation the stage's parameters name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from infantpose.geometry import box_to_center_scale, crop_affine
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)  # RGB, 0-1
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def normalize_image(
+    image_bgr: np.ndarray,
+    mean: Sequence[float] = IMAGENET_MEAN,
+    std: Sequence[float] = IMAGENET_STD,
+    colour: str = "RGB",
+) -> np.ndarray:
+    """(H, W, 3) BGR uint8 -> (3, H, W) float32, scaled to 0-1, minus mean, over std.
+
+    ``mean`` and ``std`` are given in the ``colour`` order ("RGB" or "BGR").
+    """
+    img = image_bgr[..., ::-1] if colour == "RGB" else image_bgr
+    x = img.astype(np.float32) * (1.0 / 255.0)
+    x = (x - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
+    return np.ascontiguousarray(x.transpose(2, 0, 1))
+
+
+def letterbox_affine(frame_size: tuple[int, int], input_size: tuple[int, int]) -> np.ndarray:
+    """(2, 3) affine fitting a whole (W, H) frame into (w, h), aspect kept, centred."""
+    fw, fh = frame_size
+    iw, ih = input_size
+    s = min(iw / fw, ih / fh)
+    return np.array([[s, 0.0, (iw - s * fw) / 2.0], [0.0, s, (ih - s * fh) / 2.0]])
+
+
+def invert_affine(affine: np.ndarray) -> np.ndarray:
+    """Inverse of a (2, 3) affine."""
+    m = np.vstack([affine, [0.0, 0.0, 1.0]])
+    return np.linalg.inv(m)[:2]
+
+
+def detector_input(
+    frame_bgr: np.ndarray,
+    input_size: tuple[int, int],
+    mean: Sequence[float],
+    std: Sequence[float],
+    colour: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Letterboxed, normalised detector input (3, h, w) and the frame->input affine (2, 3)."""
+    h, w = frame_bgr.shape[:2]
+    a = letterbox_affine((w, h), input_size)
+    resized = cv2.warpAffine(frame_bgr, a, tuple(input_size), flags=cv2.INTER_LINEAR)
+    return normalize_image(resized, mean, std, colour), a
+
+
+def pose_input(
+    frame_bgr: np.ndarray,
+    box: np.ndarray,
+    input_size: tuple[int, int],
+    padding: float,
+    mean: Sequence[float],
+    std: Sequence[float],
+    colour: str,
+    rotation: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pose-network input (3, h, w) cropped around ``box`` (x1 y1 x2 y2 px), with its centre and scale."""
+    center, scale = box_to_center_scale(box, input_size[0] / input_size[1], padding)
+    m = crop_affine(center, scale, rotation, input_size)
+    crop = cv2.warpAffine(frame_bgr, m, tuple(input_size), flags=cv2.INTER_LINEAR)
+    return normalize_image(crop, mean, std, colour), center, scale
+
+
+def normalize_2d(kp2d: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """Lifter input: (..., J, 2) pixels -> (..., 2J) float32 z-scores (Martinez normalisation)."""
+    flat = np.asarray(kp2d, dtype=np.float64).reshape(*np.shape(kp2d)[:-2], -1)
+    return ((flat - mean) / std).astype(np.float32)
+
+
+def denormalize_3d(out: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """Lifter output: (..., 3J) z-scores -> (..., J, 3) millimetres, root-relative."""
+    x = np.asarray(out, dtype=np.float64) * std + mean
+    return x.reshape(*x.shape[:-1], -1, 3)

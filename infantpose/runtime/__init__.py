@@ -1,0 +1,1 @@
+"""Torch-free runtime: backends, pipeline stages, tracking, smoothing, sources and sinks."""

@@ -1,0 +1,165 @@
+"""The three pipeline stages: pre-process -> backend -> post-process, each timed.
+
+Each stage is built from a backend and the stage's ``params`` dict from the
+bundle manifest (or a checkpoint's config: the same keys). The same classes
+run the PyTorch checkpoints during evaluation and the exported models at run
+time, so pre- and post-processing exist once.
+
+Shapes: N frames, J joints, T window length.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from infantpose.detection import boxes_to_frame, decode_boxes
+from infantpose.heatmaps import decode_heatmaps, heatmaps_to_image
+from infantpose.preprocess import (
+    denormalize_3d,
+    detector_input,
+    invert_affine,
+    normalize_2d,
+    normalize_image,
+    pose_input,
+)
+from infantpose.runtime.backends.base import Backend
+
+
+class Timer:
+    """Accumulates per-phase milliseconds of the last call (pre, infer, post)."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, float] = defaultdict(float)
+        self._t = 0.0
+
+    def start(self) -> None:
+        self.last = defaultdict(float)
+        self._t = time.perf_counter()
+
+    def mark(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.last[phase] += (now - self._t) * 1000.0
+        self._t = now
+
+
+class DetectorStage:
+    """Whole frame -> one infant box per frame (frame px) and its score."""
+
+    def __init__(self, backend: Backend, params: dict[str, Any]) -> None:
+        self.backend = backend
+        self.params = params
+        self.kind = params.get("kind", "centre")
+        self.timer = Timer()
+
+    def __call__(self, frames: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 4) x1 y1 x2 y2 px and (N,) scores for N BGR frames."""
+        if self.kind == "fasterrcnn":
+            return self._fasterrcnn(frames)
+        p = self.params
+        self.timer.start()
+        size = tuple(p["input_size"])
+        inputs, affines = zip(*(detector_input(f, size, p["mean"], p["std"], p["colour"]) for f in frames), strict=True)
+        x = np.stack(inputs)
+        self.timer.mark("pre")
+        out = self.backend({p.get("input_name", "image"): x})
+        self.timer.mark("infer")
+        boxes, scores = decode_boxes(out["centre"], out["size"], out["offset"], int(p["stride"]))
+        frame_boxes = np.stack(
+            [
+                boxes_to_frame(b[None], invert_affine(a), (f.shape[1], f.shape[0]))[0]
+                for b, a, f in zip(boxes, affines, frames, strict=True)
+            ]
+        )
+        self.timer.mark("post")
+        return frame_boxes, scores
+
+    def _fasterrcnn(self, frames: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        # torchvision's detector normalises and resizes inside the graph: it takes RGB 0-1 frames.
+        boxes, scores = [], []
+        self.timer.start()
+        for f in frames:
+            x = normalize_image(f, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), "RGB")
+            self.timer.mark("pre")
+            out = self.backend({self.params.get("input_name", "image"): x})
+            self.timer.mark("infer")
+            h, w = f.shape[:2]
+            if len(out["scores"]):
+                k = int(np.argmax(out["scores"]))
+                boxes.append(out["boxes"][k].astype(np.float64))
+                scores.append(float(out["scores"][k]))
+            else:  # nothing detected: the whole image is the box, as in the original
+                boxes.append(np.array([0.0, 0.0, w - 1.0, h - 1.0]))
+                scores.append(0.0)
+            self.timer.mark("post")
+        return np.stack(boxes), np.asarray(scores, np.float32)
+
+
+class PoseStage:
+    """Frames and boxes -> 2D keypoints (frame px) and confidences."""
+
+    def __init__(self, backend: Backend, params: dict[str, Any]) -> None:
+        self.backend = backend
+        self.params = params
+        self.timer = Timer()
+
+    def __call__(self, frames: list[np.ndarray], boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, J, 2) px and (N, J) confidences for N BGR frames and (N, 4) boxes."""
+        p = self.params
+        self.timer.start()
+        size = tuple(p["input_size"])
+        crops = [
+            pose_input(f, b, size, p["padding"], p["mean"], p["std"], p["colour"])
+            for f, b in zip(frames, boxes, strict=True)
+        ]
+        x = np.stack([c[0] for c in crops])
+        self.timer.mark("pre")
+        heat = self.backend({p.get("input_name", "image"): x})["heatmaps"]
+        self.timer.mark("infer")
+        coords, conf = decode_heatmaps(heat, p.get("decoder", "dark"), float(p.get("sigma", 2.0)))
+        hm_size = (heat.shape[3], heat.shape[2])
+        kp = np.stack([heatmaps_to_image(c, crop[1], crop[2], hm_size) for c, crop in zip(coords, crops, strict=True)])
+        self.timer.mark("post")
+        return kp, conf
+
+
+class LifterStage:
+    """2D keypoints (a causal window of them for a temporal lifter) -> 3D mm, root-relative."""
+
+    def __init__(self, backend: Backend, params: dict[str, Any]) -> None:
+        self.backend = backend
+        self.params = params
+        self.window = int(params.get("window", 1))
+        self.mean_2d = np.asarray(params["mean_2d"], np.float64)
+        self.std_2d = np.asarray(params["std_2d"], np.float64)
+        self.mean_3d = np.asarray(params["mean_3d"], np.float64)
+        self.std_3d = np.asarray(params["std_3d"], np.float64)
+        self.timer = Timer()
+
+    def __call__(self, kp2d: np.ndarray) -> np.ndarray:
+        """(N, J, 2) px (single frame) or (N, T, J, 2) px (temporal, T = window) -> (N, J, 3) mm."""
+        self.timer.start()
+        x = normalize_2d(kp2d, self.mean_2d, self.std_2d)
+        if self.window > 1:
+            if x.ndim != 3 or x.shape[1] != self.window:
+                raise ValueError(f"temporal lifter needs (N, {self.window}, J, 2) input, got {kp2d.shape}")
+            x = np.ascontiguousarray(x.transpose(0, 2, 1))  # (N, 2J, T)
+        self.timer.mark("pre")
+        y = self.backend({self.params.get("input_name", "kp2d"): x})["kp3d"]
+        self.timer.mark("infer")
+        if self.window > 1:
+            y = y[:, :, -1]  # (N, 3J): the newest frame
+        out = denormalize_3d(y, self.mean_3d, self.std_3d)
+        self.timer.mark("post")
+        return out
+
+
+def causal_windows(sequence: np.ndarray, window: int) -> np.ndarray:
+    """(F, J, 2) -> (F, window, J, 2): for each frame the ``window`` frames up to it,
+    the first frame repeated where the past is shorter (as the live pipeline does)."""
+    f = len(sequence)
+    idx = np.arange(f)[:, None] + np.arange(-window + 1, 1)[None]
+    return sequence[np.clip(idx, 0, f - 1)]

@@ -1,0 +1,1 @@
+"""PyTorch training for the three stages (needs the ``train`` extra)."""

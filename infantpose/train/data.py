@@ -1,0 +1,330 @@
+"""Torch datasets on top of the core readers: crops, augmentation, targets.
+
+Every random choice for item ``i`` in epoch ``e`` comes from
+``default_rng([seed, e, i])``, so an epoch is reproducible on its own (this is
+what makes ``--resume`` exact). Crops, heatmap targets and normalisation use
+the core functions the runtime uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from infantpose.datasets import MiniRGBD, MPIIDataset, MPIInf3DHP, Sample
+from infantpose.detection import encode_box
+from infantpose.errors import DatasetError
+from infantpose.geometry import (
+    MINI_RGBD_INTRINSICS,
+    Intrinsics,
+    apply_affine,
+    box_to_center_scale,
+    crop_affine,
+)
+from infantpose.heatmaps import gaussian_heatmaps
+from infantpose.preprocess import letterbox_affine, normalize_image
+from infantpose.skeleton import MPII
+
+DATASET_KINDS = ("auto", "minirgbd", "mpii", "mpi_inf_3dhp")
+
+
+def detect_kind(root: Path) -> str:
+    """Guess the dataset layout of ``root``."""
+    if (root / "annot").is_dir():
+        return "mpii"
+    if any(root.glob("S*/Seq*/annot.mat")):
+        return "mpi_inf_3dhp"
+    return "minirgbd"
+
+
+def load_samples(root: Path, split: str, kind: str = "auto") -> list[Sample]:
+    """Samples of a split mapped onto the MPII 16 joints."""
+    kind = detect_kind(root) if kind == "auto" else kind
+    if kind == "minirgbd":
+        ds: Sequence[Sample] = MiniRGBD(root, split=split)
+    elif kind == "mpii":
+        ds = MPIIDataset(root, split=split)
+    elif kind == "mpi_inf_3dhp":
+        ds = MPIInf3DHP(root)
+    else:
+        raise DatasetError(f"unknown dataset kind {kind!r} (known: {', '.join(DATASET_KINDS)})")
+    return [s.to_joint_set(MPII.name) for s in ds]
+
+
+class ImageCache:
+    """Decoded BGR frames kept in memory after the first read (training reads each frame many times)."""
+
+    def __init__(self) -> None:
+        self._images: dict[Path, np.ndarray] = {}
+
+    def __call__(self, path: Path) -> np.ndarray:
+        img = self._images.get(path)
+        if img is None:
+            img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if img is None:
+                raise DatasetError(f"{path}: missing or not a readable image")
+            self._images[path] = img
+        return img
+
+
+def photometric(img: np.ndarray, rng: np.random.Generator, occlude: bool = True) -> np.ndarray:
+    """Colour jitter, blur, noise and an occluding patch on a BGR uint8 image."""
+    x = img.astype(np.float32)
+    x = x * rng.uniform(0.7, 1.3) + rng.uniform(-25, 25)  # contrast, brightness
+    grey = x.mean(axis=2, keepdims=True)
+    x = grey + (x - grey) * rng.uniform(0.6, 1.4)  # saturation
+    x = x * rng.uniform(0.9, 1.1, 3)  # white balance
+    if rng.random() < 0.2:
+        x = cv2.GaussianBlur(x, (0, 0), rng.uniform(0.5, 1.5))
+    if rng.random() < 0.3:
+        x = x + rng.normal(0, rng.uniform(2, 8), x.shape).astype(np.float32)
+    if occlude and rng.random() < 0.3:
+        h, w = x.shape[:2]
+        ph, pw = int(h * rng.uniform(0.1, 0.3)), int(w * rng.uniform(0.1, 0.3))
+        y0, x0 = rng.integers(0, h - ph), rng.integers(0, w - pw)
+        x[y0 : y0 + ph, x0 : x0 + pw] = rng.uniform(0, 255, 3)
+    return np.clip(x, 0, 255).astype(np.uint8)
+
+
+def _flip(img: np.ndarray, joints: np.ndarray, vis: np.ndarray, box: np.ndarray) -> tuple:
+    w = img.shape[1]
+    perm = MPII.flip_permutation()
+    j = joints[perm].copy()
+    j[:, 0] = w - 1 - j[:, 0]
+    x1, y1, x2, y2 = box
+    return img[:, ::-1], j, vis[perm], np.array([w - 1 - x2, y1, w - 1 - x1, y2])
+
+
+class EpochDataset(Dataset):
+    """Base: holds ``seed`` and ``epoch`` for per-item random generators."""
+
+    seed: int = 0
+    epoch: int = 0
+
+    def rng(self, i: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, self.epoch, i])
+
+
+class Pose2DDataset(EpochDataset):
+    """Crops around the infant box with heatmap targets.
+
+    Item: image (3, h, w) float32, heatmaps (J, h/s, w/s), weights (J,).
+    """
+
+    def __init__(self, samples: list[Sample], params: dict[str, Any], augment: bool, seed: int = 0) -> None:
+        self.samples = samples
+        self.p = params
+        self.augment = augment
+        self.seed = seed
+        self.cache = ImageCache()
+        self.size = tuple(params["input_size"])
+        s = int(params["heatmap_stride"])
+        self.hm_size = (self.size[0] // s, self.size[1] // s)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        s = self.samples[i]
+        img = self.cache(s.image)
+        joints, vis, box = s.joints2d, s.visible.copy(), s.box
+        rot = 0.0
+        rng = self.rng(i)
+        if self.augment and rng.random() < 0.5:
+            img, joints, vis, box = _flip(img, joints, vis, box)
+        center, scale = box_to_center_scale(box, self.size[0] / self.size[1], self.p["padding"])
+        if self.augment:
+            center = center + rng.uniform(-0.08, 0.08, 2) * scale * 200
+            scale = scale * rng.uniform(0.8, 1.25)
+            rot = float(rng.uniform(-45, 45)) if rng.random() < 0.6 else 0.0
+        crop = cv2.warpAffine(img, crop_affine(center, scale, rot, self.size), self.size, flags=cv2.INTER_LINEAR)
+        if self.augment:
+            crop = photometric(crop, rng)
+        x = normalize_image(crop, self.p["mean"], self.p["std"], self.p["colour"])
+        jh = apply_affine(joints, crop_affine(center, scale, rot, self.hm_size))
+        w, h = self.hm_size
+        vis = vis & (jh[:, 0] >= 0) & (jh[:, 0] <= w - 1) & (jh[:, 1] >= 0) & (jh[:, 1] <= h - 1)
+        target = gaussian_heatmaps(jh, vis, self.hm_size, float(self.p["sigma"]))
+        return torch.from_numpy(x), torch.from_numpy(target), torch.from_numpy(vis.astype(np.float32))
+
+
+class DetectorDataset(EpochDataset):
+    """Whole frames letterboxed to the detector input with centre/size/offset targets."""
+
+    def __init__(self, samples: list[Sample], params: dict[str, Any], augment: bool, seed: int = 0) -> None:
+        self.samples = samples
+        self.p = params
+        self.augment = augment
+        self.seed = seed
+        self.cache = ImageCache()
+        self.size = tuple(params["input_size"])
+        self.stride = int(params["stride"])
+        self.out_size = (self.size[0] // self.stride, self.size[1] // self.stride)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        s = self.samples[i]
+        img = self.cache(s.image)
+        box = s.box
+        rng = self.rng(i)
+        if self.augment and rng.random() < 0.5:
+            img, _, _, box = _flip(img, s.joints2d, s.visible, box)
+        a = letterbox_affine((img.shape[1], img.shape[0]), self.size)
+        if self.augment:  # zoom about the input centre and shift
+            z = rng.uniform(0.75, 1.3)
+            cx, cy = self.size[0] / 2, self.size[1] / 2
+            shift = rng.uniform(-0.15, 0.15, 2) * self.size
+            a = np.array([[z, 0, (1 - z) * cx + shift[0]], [0, z, (1 - z) * cy + shift[1]]]) @ np.vstack([a, [0, 0, 1]])
+        inp = cv2.warpAffine(img, a, self.size, flags=cv2.INTER_LINEAR)
+        if self.augment:
+            inp = photometric(inp, rng, occlude=rng.random() < 0.5)
+        corners = apply_affine(np.asarray(box).reshape(2, 2), a).reshape(4)
+        corners = np.clip(corners, 0, [self.size[0] - 1, self.size[1] - 1] * 2)
+        t = encode_box(corners, self.out_size, self.stride)
+        return {
+            "image": torch.from_numpy(normalize_image(inp, self.p["mean"], self.p["std"], self.p["colour"])),
+            "centre": torch.from_numpy(t["centre"]),
+            "size": torch.from_numpy(t["size"]),
+            "offset": torch.from_numpy(t["offset"]),
+            "cell": torch.from_numpy(t["cell"]),
+        }
+
+
+@dataclass
+class Sequence2D3D:
+    """One sequence for the lifter: 2D px (F, J, 2) and root-relative 3D mm (F, J, 3)."""
+
+    name: str
+    kp2d: np.ndarray
+    kp3d: np.ndarray
+
+
+def lifter_sequences(samples: list[Sample], root: int = MPII.root) -> list[Sequence2D3D]:
+    """Group samples (in frame order) by sequence; 3D made root-relative."""
+    groups: dict[str, list[Sample]] = {}
+    for s in samples:
+        if s.joints3d is None:
+            raise DatasetError(f"sample {s.sequence}/{s.frame} has no 3D joints: the lifter needs 3D data")
+        groups.setdefault(s.sequence, []).append(s)
+    out = []
+    for name, ss in groups.items():
+        ss.sort(key=lambda s: s.frame)
+        kp3 = np.stack([s.joints3d for s in ss])
+        out.append(Sequence2D3D(name, np.stack([s.joints2d for s in ss]), kp3 - kp3[:, root : root + 1]))
+    return out
+
+
+def normalisation_stats(seqs: list[Sequence2D3D]) -> dict[str, list[float]]:
+    """Per-coordinate mean/std of 2D px (2J) and root-relative 3D mm (3J) over all frames."""
+    k2 = np.concatenate([s.kp2d.reshape(len(s.kp2d), -1) for s in seqs])
+    k3 = np.concatenate([s.kp3d.reshape(len(s.kp3d), -1) for s in seqs])
+    return {
+        "mean_2d": k2.mean(0).tolist(),
+        "std_2d": np.maximum(k2.std(0), 1e-3).tolist(),
+        "mean_3d": k3.mean(0).tolist(),
+        "std_3d": np.maximum(k3.std(0), 1e-3).tolist(),
+    }
+
+
+class LifterDataset(EpochDataset):
+    """Windows of ``window`` frames ending at each frame: 2D in, 3D of the window's outputs.
+
+    Augmentation: in-plane rotation about the principal point (the 3D turns
+    about the camera axis with it, exactly), horizontal flip, Gaussian 2D noise.
+    Item: x (2J,) or (2J, T) normalised; y (3J,) or (3J, 1) normalised.
+    """
+
+    def __init__(
+        self,
+        seqs: list[Sequence2D3D],
+        stats: dict[str, list[float]],
+        window: int,
+        augment: bool,
+        noise_px: float = 0.0,
+        intrinsics: Intrinsics = MINI_RGBD_INTRINSICS,
+        seed: int = 0,
+        inputs_2d: dict[str, np.ndarray] | None = None,
+    ) -> None:
+        self.seqs = seqs
+        self.window = window
+        self.augment = augment
+        self.noise_px = noise_px
+        self.k = intrinsics
+        self.seed = seed
+        self.inputs = inputs_2d or {}
+        self.m2, self.s2 = np.asarray(stats["mean_2d"]), np.asarray(stats["std_2d"])
+        self.m3, self.s3 = np.asarray(stats["mean_3d"]), np.asarray(stats["std_3d"])
+        self.index = [(si, f) for si, s in enumerate(seqs) for f in range(len(s.kp2d))]
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        si, f = self.index[i]
+        seq = self.seqs[si]
+        src = self.inputs.get(seq.name, seq.kp2d)
+        idx = np.clip(np.arange(f - self.window + 1, f + 1), 0, None)
+        k2 = src[idx].astype(np.float64)  # (T, J, 2)
+        k3 = seq.kp3d[f].astype(np.float64)  # (J, 3)
+        if self.augment:
+            rng = self.rng(i)
+            c = np.array([self.k.cx, self.k.cy])
+            ang = rng.uniform(-np.pi, np.pi) if rng.random() < 0.5 else 0.0
+            ca, sa = np.cos(ang), np.sin(ang)
+            r2 = np.array([[ca, -sa], [sa, ca]])
+            k2 = (k2 - c) @ r2.T + c
+            k3 = k3 @ np.array([[ca, -sa, 0], [sa, ca, 0], [0, 0, 1]]).T
+            if rng.random() < 0.5:
+                perm = MPII.flip_permutation()
+                k2 = k2[:, perm]
+                k2[..., 0] = 2 * c[0] - k2[..., 0]
+                k3 = k3[perm] * np.array([-1.0, 1.0, 1.0])
+            if self.noise_px > 0 and seq.name not in self.inputs:
+                k2 = k2 + rng.normal(0, self.noise_px, k2.shape)
+        x = ((k2.reshape(self.window, -1) - self.m2) / self.s2).astype(np.float32)
+        y = ((k3.reshape(-1) - self.m3) / self.s3).astype(np.float32)
+        if self.window == 1:
+            return torch.from_numpy(x[0]), torch.from_numpy(y)
+        return torch.from_numpy(x.T.copy()), torch.from_numpy(y[:, None])
+
+
+class FasterRCNNDataset(EpochDataset):
+    """Whole frames (RGB 0-1, as torchvision's detectors take them) with one infant box."""
+
+    def __init__(self, samples: list[Sample], augment: bool, seed: int = 0) -> None:
+        self.samples = samples
+        self.augment = augment
+        self.seed = seed
+        self.cache = ImageCache()
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        s = self.samples[i]
+        img, box = self.cache(s.image), s.box
+        rng = self.rng(i)
+        if self.augment and rng.random() < 0.5:
+            img, _, _, box = _flip(img, s.joints2d, s.visible, box)
+        if self.augment:
+            img = photometric(img, rng, occlude=False)
+        x = normalize_image(img, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), "RGB")
+        target = {
+            "boxes": torch.tensor(np.asarray(box)[None], dtype=torch.float32),
+            "labels": torch.tensor([1]),
+        }
+        return torch.from_numpy(x), target
+
+
+def collate_lists(batch: list) -> tuple:
+    """Keep images and targets as lists (detection models take variable sizes)."""
+    return tuple(zip(*batch, strict=True))

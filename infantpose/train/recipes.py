@@ -1,0 +1,77 @@
+"""Training recipes: architecture, input contract and optimisation per stage.
+
+``seed`` reproduces the published chain (SEED.md); ``edge`` is the CPU/edge
+configuration this project ships. Every value can be overridden on the
+command line where it matters (epochs, batch, lr).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from infantpose.preprocess import IMAGENET_MEAN, IMAGENET_STD
+from infantpose.skeleton import MPII
+
+_IMAGE = {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD), "colour": "RGB"}
+
+RECIPES: dict[tuple[str, str], dict[str, Any]] = {
+    ("detector", "edge"): {
+        "arch": "centre",
+        "model": {"widths": [24, 48, 64, 96], "head": 48},
+        "params": {"kind": "centre", "input_size": [192, 160], "stride": 8, **_IMAGE},
+        "epochs": 25, "batch": 32, "lr": 2e-3, "weight_decay": 1e-4, "lr_gamma": 0.92,
+    },
+    ("detector", "seed"): {
+        "arch": "fasterrcnn",
+        "model": {"num_classes": 2},
+        "params": {"kind": "fasterrcnn"},
+        "epochs": 10, "batch": 2, "lr": 1e-4, "weight_decay": 1e-4, "lr_gamma": 0.9,
+    },
+    ("pose2d", "edge"): {
+        "arch": "simple_baseline",
+        "model": {"trunk": "lite", "num_joints": MPII.num_joints, "deconv_channels": 64, "deconv_layers": 3},
+        "params": {"input_size": [160, 160], "padding": 1.25, "heatmap_stride": 4, "decoder": "dark",
+                   "sigma": 2.0, **_IMAGE},
+        "epochs": 40, "batch": 32, "lr": 2e-3, "weight_decay": 1e-4, "lr_gamma": 0.94,
+    },
+    ("pose2d", "seed"): {
+        "arch": "simple_baseline",
+        "model": {"trunk": "resnet50", "num_joints": MPII.num_joints, "deconv_channels": 256, "deconv_layers": 3},
+        "params": {"input_size": [256, 256], "padding": 1.25, "heatmap_stride": 4, "decoder": "argmax",
+                   "sigma": 2.0, **_IMAGE},
+        "epochs": 140, "batch": 32, "lr": 1e-3, "weight_decay": 0.0, "lr_gamma": 0.98,
+    },
+    ("lifter", "seed"): {
+        "arch": "martinez",
+        "model": {"num_joints": MPII.num_joints, "width": 1024, "blocks": 2, "dropout": 0.5},
+        "params": {"kind": "single", "window": 1},
+        "epochs": 200, "batch": 64, "lr": 1e-3, "weight_decay": 0.0, "lr_gamma": 0.96,
+        "noise_px": 0.0,
+    },
+    ("lifter", "edge"): {
+        "arch": "martinez",
+        "model": {"num_joints": MPII.num_joints, "width": 1024, "blocks": 2, "dropout": 0.5},
+        "params": {"kind": "single", "window": 1},
+        "epochs": 60, "batch": 256, "lr": 1e-3, "weight_decay": 0.0, "lr_gamma": 0.95,
+        "noise_px": 3.0,
+    },
+    ("temporal", "edge"): {
+        "arch": "temporal",
+        "model": {"num_joints": MPII.num_joints, "channels": 256, "kernel": 3, "dilations": [1, 3, 9],
+                  "dropout": 0.25},
+        "params": {"kind": "temporal", "window": 27},
+        "epochs": 60, "batch": 256, "lr": 1e-3, "weight_decay": 0.0, "lr_gamma": 0.95,
+        "noise_px": 3.0,
+    },
+}  # fmt: skip
+RECIPES[("temporal", "seed")] = copy.deepcopy(RECIPES[("temporal", "edge")])
+
+
+def get_recipe(stage: str, name: str) -> dict[str, Any]:
+    """A deep copy of the recipe for ``stage`` ("detector", "pose2d", "lifter", "temporal")."""
+    try:
+        return copy.deepcopy(RECIPES[(stage, name)])
+    except KeyError:
+        known = ", ".join(sorted({r for s, r in RECIPES if s == stage}))
+        raise ValueError(f"no recipe {name!r} for stage {stage!r} (known: {known})") from None

@@ -1,0 +1,228 @@
+"""One training entry point per stage: data, model, loss and validation wired to the engine."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from infantpose.errors import InfantposeError
+from infantpose.metrics import Protocol, box_iou, evaluate_2d, evaluate_3d
+from infantpose.skeleton import MPII
+from infantpose.train import data as D
+from infantpose.train import losses
+from infantpose.train.checkpoint import load_checkpoint
+from infantpose.train.engine import FitConfig, fit
+from infantpose.train.models import build_model
+from infantpose.train.recipes import get_recipe
+from infantpose.train.torch_backend import TorchBackend
+
+VAL_LIMIT = 600  # validation frames per epoch (evenly spaced), to keep epochs short on CPU
+
+
+def _spread(items: list, limit: int) -> list:
+    if len(items) <= limit:
+        return items
+    return [items[i] for i in np.linspace(0, len(items) - 1, limit).round().astype(int)]
+
+
+def init_weights(model: torch.nn.Module, path: Path) -> int:
+    """Copy every parameter of a checkpoint (or raw state dict) whose name and shape match; returns the count."""
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise InfantposeError(f"{path}: --init file not found") from None
+    except Exception as e:
+        raise InfantposeError(f"{path}: not a readable checkpoint ({type(e).__name__})") from None
+    state = obj.get("state_dict", obj) if isinstance(obj, dict) else {}
+    own = model.state_dict()
+    match = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    if not match:
+        raise InfantposeError(f"{path}: no parameter matches this architecture")
+    own.update(match)
+    model.load_state_dict(own)
+    return len(match)
+
+
+def _setup(stage: str, recipe: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    r = get_recipe(stage, recipe)
+    for k, v in overrides.items():
+        if v is not None:
+            r[k] = v
+    return r
+
+
+def train(
+    stage: str,
+    data: Path,
+    recipe: str,
+    out: Path,
+    *,
+    epochs: int | None = None,
+    batch: int | None = None,
+    lr: float | None = None,
+    init: Path | None = None,
+    resume: bool = False,
+    seed: int = 0,
+    device: str = "auto",
+    workers: int = 0,
+    dataset: str = "auto",
+    temporal: bool = False,
+    pose2d: Path | None = None,
+    max_steps: int | None = None,
+    progress: bool = True,
+    train_split: str = "train",
+    val_split: str = "val",
+) -> dict[str, Any]:
+    """Train ``stage`` ("detector", "pose2d" or "lifter") on ``data``; checkpoints go to ``out``."""
+    key = "temporal" if (stage == "lifter" and temporal) else stage
+    r = _setup(key, recipe, {"epochs": epochs, "batch": batch, "lr": lr})
+    train_s = D.load_samples(data, train_split, dataset)
+    val_s = _spread(D.load_samples(data, val_split, dataset), VAL_LIMIT)
+    params = dict(r["params"])
+    extra: dict[str, Any] = {"recipe": recipe, "data": {"root": str(data), "train": train_split, "val": val_split,
+                                                         "train_frames": len(train_s)}}  # fmt: skip
+    cfg = FitConfig(
+        out=out, epochs=r["epochs"], batch=r["batch"], lr=r["lr"], weight_decay=r.get("weight_decay", 0.0),
+        lr_gamma=r.get("lr_gamma", 1.0), seed=seed, resume=resume, device=device, workers=workers,
+        progress=progress, max_steps=max_steps,
+    )  # fmt: skip
+    collate = None
+    if stage == "pose2d":
+        train_set = D.Pose2DDataset(train_s, params, augment=True, seed=seed)
+        loss_fn, validate = losses.heatmap_loss, _validate_pose(val_s, params, r["arch"])
+        cfg = replace(cfg, metric="pckh@1", mode="max")
+    elif stage == "detector" and r["arch"] == "centre":
+        train_set = D.DetectorDataset(train_s, params, augment=True, seed=seed)
+        loss_fn, validate = losses.detector_loss, _validate_detector(val_s, params, r["arch"])
+        cfg = replace(cfg, metric="iou", mode="max")
+    elif stage == "detector":
+        train_set = D.FasterRCNNDataset(train_s, augment=True, seed=seed)
+        loss_fn, validate = losses.fasterrcnn_loss, _validate_detector(val_s, params, r["arch"])
+        cfg = replace(cfg, metric="iou", mode="max")
+        collate = D.collate_lists
+    elif stage == "lifter":
+        train_set, validate, params = _lifter_data(r, params, train_s, val_s, init, pose2d, out, seed)
+        loss_fn = losses.lifter_loss
+        cfg = replace(cfg, metric="mpjpe_mm", mode="min")
+        if pose2d is not None:
+            extra["finetuned_on"] = str(pose2d)
+    else:
+        raise InfantposeError(f"unknown stage {stage!r}; choose detector, pose2d or lifter")
+    torch.manual_seed(seed)  # initial weights are part of the run's reproducibility
+    model = build_model(r["arch"], **r["model"])
+    if init is not None and not resume:
+        extra["init"] = {"path": str(init), "tensors": init_weights(model, init)}
+    info = {"stage": stage, "arch": r["arch"], "model_kwargs": r["model"], "params": params, **extra}
+    return fit(model, train_set, loss_fn, validate, cfg, info, collate=collate)
+
+
+def _validate_pose(val_s: list, params: dict, arch: str) -> Any:
+    from infantpose.runtime.stages import PoseStage
+
+    gt = np.stack([s.joints2d for s in val_s])
+    vis = np.stack([s.visible for s in val_s])
+    thr = np.array([s.pckh_2d if s.pckh_2d else np.nan for s in val_s])
+    boxes = np.stack([s.box for s in val_s])
+    cache = D.ImageCache()
+
+    def validate(model: torch.nn.Module) -> dict[str, float]:
+        stage = PoseStage(TorchBackend(model, arch, next(model.parameters()).device), params)
+        kp = np.concatenate(
+            [stage([cache(s.image) for s in val_s[i : i + 32]], boxes[i : i + 32])[0] for i in range(0, len(val_s), 32)]
+        )
+        res = evaluate_2d(kp, gt, vis, thr, Protocol.STANDARD)
+        return {"pckh@1": res["pckh@1"], "pckh@2": res["pckh@2"], "error_px": res["error_px"]}
+
+    return validate
+
+
+def _validate_detector(val_s: list, params: dict, arch: str) -> Any:
+    from infantpose.runtime.stages import DetectorStage
+
+    gt = np.stack([s.box for s in val_s])
+    cache = D.ImageCache()
+
+    def validate(model: torch.nn.Module) -> dict[str, float]:
+        stage = DetectorStage(TorchBackend(model, arch, next(model.parameters()).device), params)
+        boxes = np.concatenate(
+            [stage([cache(s.image) for s in val_s[i : i + 32]])[0] for i in range(0, len(val_s), 32)]
+        )
+        return {"iou": float(box_iou(boxes, gt).mean())}
+
+    return validate
+
+
+def _lifter_data(
+    r: dict,
+    params: dict,
+    train_s: list,
+    val_s: list,
+    init: Path | None,
+    pose2d: Path | None,
+    out: Path,
+    seed: int,
+) -> tuple[Any, Any, dict]:
+    from infantpose.runtime.stages import LifterStage, causal_windows
+
+    seqs = D.lifter_sequences(train_s)
+    val_seqs = D.lifter_sequences(val_s)
+    stats = D.normalisation_stats(seqs)
+    if init is not None:  # fine-tuning keeps the pre-trained normalisation
+        ck = torch.load(init, map_location="cpu", weights_only=True)
+        if isinstance(ck, dict) and "mean_2d" in ck.get("params", {}):
+            stats = {k: ck["params"][k] for k in ("mean_2d", "std_2d", "mean_3d", "std_3d")}
+    params = {**params, **stats, "units": "mm", "root": MPII.root, "joint_set": MPII.name}
+    window = int(params["window"])
+    inputs = None
+    if pose2d is not None:
+        inputs = predicted_2d(pose2d, train_s, out / "pred2d_train.npz")
+    train_set = D.LifterDataset(seqs, stats, window, augment=True, noise_px=r.get("noise_px", 0.0),
+                                seed=seed, inputs_2d=inputs)  # fmt: skip
+
+    def validate(model: torch.nn.Module) -> dict[str, float]:
+        stage = LifterStage(TorchBackend(model, r["arch"], next(model.parameters()).device), params)
+        preds, gts, thr = [], [], []
+        for s in val_seqs:
+            x = causal_windows(s.kp2d, window) if window > 1 else s.kp2d
+            preds.append(stage(x))
+            gts.append(s.kp3d)
+        thr = np.concatenate([[v.pckh_3d or np.nan] for v in val_s])
+        res = evaluate_3d(np.concatenate(preds), np.concatenate(gts), np.nanmean(thr), MPII.root, Protocol.STANDARD)
+        return {"mpjpe_mm": res["mpjpe_mm"], "pa_mpjpe_mm": res["pa_mpjpe_mm"], "pckh@1": res["pckh@1"]}
+
+    return train_set, validate, params
+
+
+def predicted_2d(pose2d: Path, samples: list, cache_file: Path) -> dict[str, np.ndarray]:
+    """The 2D network's keypoints (ground-truth boxes) per sequence, cached in ``cache_file``."""
+    from infantpose.runtime.stages import PoseStage
+
+    if cache_file.is_file():
+        with np.load(cache_file) as z:
+            return {k: z[k] for k in z.files}
+    ck = load_checkpoint(pose2d)
+    if ck["stage"] != "pose2d":
+        raise InfantposeError(f"{pose2d}: is a {ck['stage']} checkpoint, not pose2d")
+    from infantpose.train.checkpoint import model_from_checkpoint
+
+    stage = PoseStage(TorchBackend(model_from_checkpoint(ck), ck["arch"]), ck["params"])
+    cache = D.ImageCache()
+    groups: dict[str, list] = {}
+    for s in samples:
+        groups.setdefault(s.sequence, []).append(s)
+    out = {}
+    for name, ss in groups.items():
+        ss.sort(key=lambda s: s.frame)
+        kps = []
+        for i in range(0, len(ss), 32):
+            chunk = ss[i : i + 32]
+            kps.append(stage([cache(s.image) for s in chunk], np.stack([s.box for s in chunk]))[0])
+            cache._images.clear()
+        out[name] = np.concatenate(kps)
+    cache_file.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache_file, **out)
+    return out

@@ -1,0 +1,56 @@
+"""A PyTorch model behind the runtime's Backend protocol, so evaluation of checkpoints
+runs through exactly the same stage code (pre/post-processing) as the deployed models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+# Tensor names per architecture: the same names the ONNX export uses.
+IO_NAMES: dict[str, tuple[list[str], list[str]]] = {
+    "centre": (["image"], ["centre", "size", "offset"]),
+    "fasterrcnn": (["image"], ["boxes", "scores"]),
+    "simple_baseline": (["image"], ["heatmaps"]),
+    "martinez": (["kp2d"], ["kp3d"]),
+    "temporal": (["kp2d"], ["kp3d"]),
+}
+
+
+class TorchBackend:
+    """Runs an eval-mode ``nn.Module`` on float32 numpy inputs (batched, no grad)."""
+
+    def __init__(self, model: nn.Module, arch: str, device: str | torch.device = "cpu", batch: int = 64) -> None:
+        self.model = model.eval().to(device)
+        self.arch = arch
+        self.device = torch.device(device)
+        self.batch = batch
+        self.input_names, self.output_names = IO_NAMES[arch]
+        self.name = f"pytorch/{self.device.type}"
+
+    @torch.no_grad()
+    def __call__(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        x = inputs[self.input_names[0]]
+        if self.arch == "fasterrcnn":
+            out = self.model([torch.from_numpy(x).to(self.device)])[0]
+            keep = out["labels"] == 1
+            return {"boxes": out["boxes"][keep].cpu().numpy(), "scores": out["scores"][keep].cpu().numpy()}
+        chunks: list[Any] = []
+        for i in range(0, len(x), self.batch):
+            y = self.model(torch.from_numpy(np.ascontiguousarray(x[i : i + self.batch])).to(self.device))
+            chunks.append(y if isinstance(y, tuple) else (y,))
+        return {
+            name: torch.cat([c[k] for c in chunks]).float().cpu().numpy() for k, name in enumerate(self.output_names)
+        }
+
+
+def stage_from_checkpoint(ckpt: dict[str, Any], device: str = "cpu") -> Any:
+    """The runtime stage (DetectorStage / PoseStage / LifterStage) running a checkpoint's model."""
+    from infantpose.runtime.stages import DetectorStage, LifterStage, PoseStage
+    from infantpose.train.checkpoint import model_from_checkpoint
+
+    backend = TorchBackend(model_from_checkpoint(ckpt), ckpt["arch"], device)
+    stage = {"detector": DetectorStage, "pose2d": PoseStage, "lifter": LifterStage}[ckpt["stage"]]
+    return stage(backend, ckpt["params"])

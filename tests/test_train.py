@@ -1,0 +1,146 @@
+"""Architectures, tiny training runs, checkpoints and exact resume (CPU, seconds)."""
+
+import pytest
+
+torch = pytest.importorskip("torch", reason="the train extra (torch) is not installed")
+
+from infantpose.train import data as D  # noqa: E402
+from infantpose.train import losses  # noqa: E402
+from infantpose.train.checkpoint import load_checkpoint, model_from_checkpoint  # noqa: E402
+from infantpose.train.models import build_model  # noqa: E402
+from infantpose.train.recipes import RECIPES, get_recipe  # noqa: E402
+from infantpose.train.stages import train  # noqa: E402
+
+from .fixtures import make_minirgbd  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    r = tmp_path_factory.mktemp("mini")
+    make_minirgbd(r, sequences=("01", "09"), frames=4)
+    (r / "dataset.json").write_text('{"splits": {"train": ["01"], "val": ["09"], "test": ["09"]}}')
+    return r
+
+
+@pytest.mark.parametrize("stage,recipe", [k for k in RECIPES if k != ("detector", "seed")])
+def test_output_shapes(stage, recipe):
+    r = get_recipe(stage, recipe)
+    model = build_model(r["arch"], **r["model"]).eval()
+    p = r["params"]
+    with torch.no_grad():
+        if stage == "pose2d":
+            w, h = p["input_size"]
+            out = model(torch.zeros(2, 3, h, w))
+            assert out.shape == (2, 16, h // 4, w // 4)
+        elif stage == "detector":
+            w, h = p["input_size"]
+            centre, size, offset = model(torch.zeros(2, 3, h, w))
+            s = p["stride"]
+            assert centre.shape == (2, 1, h // s, w // s)
+            assert size.shape == offset.shape == (2, 2, h // s, w // s)
+        elif stage == "lifter":
+            assert model(torch.zeros(3, 32)).shape == (3, 48)
+        else:
+            rf = model.receptive_field
+            assert rf == p["window"] == 27
+            assert model(torch.zeros(2, 32, rf)).shape == (2, 48, 1)
+            assert model(torch.zeros(2, 32, rf + 5)).shape == (2, 48, 6)
+
+
+def test_seed_detector_is_two_class_fasterrcnn():
+    r = get_recipe("detector", "seed")
+    model = build_model(r["arch"], **r["model"]).eval()
+    assert model.roi_heads.box_predictor.cls_score.out_features == 2
+    with torch.no_grad():
+        out = model([torch.rand(3, 120, 160)])[0]
+    assert set(out) == {"boxes", "labels", "scores"}
+
+
+def test_temporal_lifter_is_causal():
+    model = build_model("temporal", num_joints=16, channels=32).eval()
+    x = torch.randn(1, 32, 40)
+    with torch.no_grad():
+        y = model(x)
+        x2 = x.clone()
+        x2[:, :, 30:] += 5.0  # change frames 30..39
+        y2 = model(x2)
+    # Output t belongs to input frame t + 26: outputs for frames < 30 must not change.
+    assert torch.equal(y[:, :, : 30 - 26], y2[:, :, : 30 - 26])
+    assert not torch.equal(y[:, :, 30 - 26 :], y2[:, :, 30 - 26 :])
+
+
+def _loss_drops(model, batch, loss_fn, steps=25, lr=1e-3):
+    torch.manual_seed(0)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    model.train()
+    first = None
+    for _ in range(steps):
+        loss = loss_fn(model, batch, torch.device("cpu"))
+        first = float(loss.detach()) if first is None else first
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return first, float(loss_fn(model, batch, torch.device("cpu")))
+
+
+def test_tiny_training_lowers_each_loss(root):
+    samples = D.load_samples(root, "train")
+    collate = torch.utils.data.default_collate
+    # pose2d
+    r = get_recipe("pose2d", "edge")
+    ds = D.Pose2DDataset(samples, r["params"], augment=False)
+    batch = collate([ds[i] for i in range(4)])
+    first, last = _loss_drops(build_model(r["arch"], **r["model"]), batch, losses.heatmap_loss, lr=2e-3)
+    assert last < first
+    # detector
+    r = get_recipe("detector", "edge")
+    ds = D.DetectorDataset(samples, r["params"], augment=False)
+    batch = collate([ds[i] for i in range(4)])
+    first, last = _loss_drops(build_model(r["arch"], **r["model"]), batch, losses.detector_loss)
+    assert last < 0.7 * first
+    # lifters
+    seqs = D.lifter_sequences(samples)
+    stats = D.normalisation_stats(seqs)
+    for key, window in ((("lifter", "edge")), 1), ((("temporal", "edge")), 27):
+        r = get_recipe(*key)
+        ds = D.LifterDataset(seqs, stats, window, augment=False)
+        batch = collate([ds[i] for i in range(4)])
+        model = build_model(r["arch"], **{**r["model"], "dropout": 0.0})
+        first, last = _loss_drops(model, batch, losses.lifter_loss)
+        assert last < 0.5 * first
+
+
+def test_checkpoint_reload_gives_identical_outputs(root, tmp_path):
+    train("lifter", root, "edge", tmp_path, epochs=1, batch=4, progress=False)
+    ck = load_checkpoint(tmp_path / "best.pt")  # weights_only=True inside
+    assert ck["stage"] == "lifter" and len(ck["params"]["mean_2d"]) == 32
+    a, b = model_from_checkpoint(ck), model_from_checkpoint(load_checkpoint(tmp_path / "best.pt"))
+    x = torch.randn(5, 32)
+    with torch.no_grad():
+        assert torch.equal(a(x), b(x))
+
+
+@pytest.mark.parametrize("stage", ["lifter", "pose2d"])
+def test_resume_reproduces_uninterrupted_run(root, tmp_path, stage):
+    kw = dict(batch=4, progress=False, max_steps=3, seed=3)
+    train(stage, root, "edge", tmp_path / "full", epochs=2, **kw)
+    train(stage, root, "edge", tmp_path / "part", epochs=1, **kw)
+    train(stage, root, "edge", tmp_path / "part", epochs=2, resume=True, **kw)
+    full = load_checkpoint(tmp_path / "full" / "last.pt")
+    part = load_checkpoint(tmp_path / "part" / "last.pt")
+    assert part["epoch"] == full["epoch"] == 1
+    for k, v in full["state_dict"].items():
+        assert torch.equal(v, part["state_dict"][k]), k
+    lines = (tmp_path / "part" / "log.jsonl").read_text().splitlines()
+    assert len(lines) == 2
+
+
+def test_bad_checkpoint_is_a_clear_error(tmp_path):
+    from infantpose.errors import InfantposeError
+
+    bad = tmp_path / "x.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(InfantposeError, match="not a readable checkpoint"):
+        load_checkpoint(bad)
+    with pytest.raises(InfantposeError, match="checkpoint not found"):
+        load_checkpoint(tmp_path / "missing.pt")
