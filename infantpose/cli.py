@@ -126,6 +126,71 @@ def eval_(
         json_out.write_text(json.dumps(report, indent=2) + "\n")
 
 
+@app.command()
+def export(
+    detector: Path = typer.Option(..., help="Detector checkpoint (best.pt)."),
+    pose2d: Path = typer.Option(..., help="2D pose checkpoint."),
+    lifter: Path = typer.Option(..., help="Lifter checkpoint (single-frame or temporal)."),
+    out: Path = typer.Option(..., help="Bundle folder to write."),
+    precision: str = typer.Option("fp32,fp16,int8", help="Comma-separated: fp32, fp16, int8."),
+    calib_data: Path | None = typer.Option(None, help="MINI-RGBD-layout folder with real frames (INT8)."),
+    calib_method: str = typer.Option("minmax", help="INT8 calibration: minmax, entropy or percentile."),
+    calib_count: int = typer.Option(256, min=200, help="INT8 calibration inputs per stage (>= 200)."),
+    tensorrt: bool = typer.Option(False, help="Also build TensorRT engines (needs TensorRT and a GPU)."),
+) -> None:
+    """Export checkpoints to a bundle: ONNX FP32/FP16/INT8 (+ TensorRT engines) with a sha256 manifest."""
+    from infantpose.export.package import export_bundle
+
+    precisions = tuple(p.strip() for p in precision.split(",") if p.strip())
+    path = export_bundle(
+        {"detector": detector, "pose2d": pose2d, "lifter": lifter}, out, precisions, calib_data, calib_method,
+        calib_count, tensorrt, log=typer.echo,
+    )  # fmt: skip
+    typer.echo(f"bundle written: {path}")
+
+
+@app.command()
+def verify(
+    bundle: Path = typer.Argument(..., help="Bundle folder."),
+    data: Path = typer.Option(..., help="MINI-RGBD-layout dataset to evaluate on."),
+    split: str = typer.Option("test", help="Split (train, val, test, all)."),
+    reference: list[Path] | None = typer.Option(
+        None, help="PyTorch checkpoints as STAGE=PATH (default: those recorded in the manifest)."
+    ),
+    protocol: str = typer.Option("standard", help="standard or seed."),
+    limit: int | None = typer.Option(None, min=1, help="Only the first N frames of each sequence."),
+    device: str = typer.Option("cpu", help="cpu, cuda or tensorrt (onnxruntime providers)."),
+    tol_fp32: float = typer.Option(0.05, help="FP32: largest |delta MPJPE| in mm."),
+    tol_fp16: float = typer.Option(0.5, help="FP16: largest |delta MPJPE| in mm."),
+    tol_int8: float = typer.Option(2.0, help="INT8: largest |delta MPJPE| in mm."),
+    tol_heatmap: float = typer.Option(1e-4, help="FP32: largest heatmap max abs difference."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the result as JSON."),
+) -> None:
+    """Check that accuracy survives export: every artifact vs PyTorch, through the runtime. Exit 1 on failure."""
+    import json
+
+    from infantpose.errors import InfantposeError
+    from infantpose.export.verify import Tolerances, format_rows, verify_bundle
+
+    refs = None
+    if reference:
+        refs = {}
+        for item in reference:
+            stage, sep, path = str(item).partition("=")
+            if not sep:
+                raise InfantposeError(f"--reference {item}: expected STAGE=PATH (detector, pose2d, lifter)")
+            refs[stage] = Path(path)
+    tol = Tolerances(tol_fp32, tol_fp16, tol_int8, tol_heatmap)
+    result = verify_bundle(bundle, data, split, refs, tol, protocol, device, limit, log=typer.echo)
+    typer.echo(format_rows(result))
+    if json_out is not None:
+        json_out.write_text(json.dumps(result, indent=2) + "\n")
+    if not result["passed"]:
+        typer.echo("verify: FAILED (tolerance exceeded)", err=True)
+        raise typer.Exit(1)
+    typer.echo("verify: passed")
+
+
 def main() -> None:
     """Console entry point: user errors become one line on stderr and exit code 2."""
     from infantpose.errors import InfantposeError

@@ -76,12 +76,21 @@ def lift_sequences(lifter: LifterStage, kp2d: np.ndarray, seq: np.ndarray, names
     return out
 
 
+def read_image(path: Any) -> np.ndarray:
+    """A BGR frame from disk; DatasetError names a missing or unreadable file."""
+    img = cv2.imread(str(path))
+    if img is None:
+        raise DatasetError(f"{path}: missing or not a readable image")
+    return img
+
+
 def predict_2d(
     split: SplitData,
     pose: PoseStage,
     detector: DetectorStage | None,
     batch: int = 16,
     progress: bool = False,
+    load: Any = read_image,
 ) -> dict[str, np.ndarray]:
     """Run the detector (or take ground-truth boxes) and the 2D network on every frame."""
     from rich.progress import track
@@ -93,12 +102,7 @@ def predict_2d(
     conf = np.zeros((n, MPII.num_joints), np.float32)
     starts = range(0, n, batch)
     for i in track(starts, description="evaluating", disable=not progress):
-        frames = []
-        for p in split.images[i : i + batch]:
-            img = cv2.imread(str(p))
-            if img is None:
-                raise DatasetError(f"{p}: missing or not a readable image")
-            frames.append(img)
+        frames = [load(p) for p in split.images[i : i + batch]]
         if detector is not None:
             boxes[i : i + batch], scores[i : i + batch] = detector(frames)
         kp[i : i + batch], conf[i : i + batch] = pose(frames, boxes[i : i + batch])
@@ -122,13 +126,14 @@ def evaluate(
     pose: PoseStage | None = None,
     lifter: LifterStage | None = None,
     progress: bool = False,
+    load: Any = read_image,
 ) -> dict[str, Any]:
-    """The report's table for whatever stages are given."""
+    """The report's table for whatever stages are given (``load`` reads a frame from its path)."""
     protocol = Protocol(protocol)
     out: dict[str, Any] = {"protocol": protocol.value, "frames": len(split.images), "sequences": split.names}
     pred2d = None
     if pose is not None:
-        pred = predict_2d(split, pose, detector, progress=progress)
+        pred = predict_2d(split, pose, detector, progress=progress, load=load)
         pred2d = pred["kp2d"]
         if detector is not None:
             out["detector"] = {"iou": float(box_iou(pred["boxes"], split.boxes).mean())}

@@ -27,12 +27,12 @@ step() {
     $IP train "$@" --data "$DATA" --out "$dir" --epochs "$epochs" $resume > "$RUNS/$name.log" 2>&1
 }
 
-step detector 20 detector
-step lifter 60 lifter
-step temporal 60 lifter --temporal
-step pose2d 30 pose2d
-step lifter_ft 20 lifter --init "$RUNS/lifter/best.pt" --pose2d "$RUNS/pose2d/best.pt" --lr 2e-4
-step temporal_ft 20 lifter --temporal --init "$RUNS/temporal/best.pt" --pose2d "$RUNS/pose2d/best.pt" --lr 2e-4
+step detector 12 detector
+step lifter 40 lifter
+step temporal 40 lifter --temporal
+step pose2d 24 pose2d
+step lifter_ft 15 lifter --init "$RUNS/lifter/best.pt" --pose2d "$RUNS/pose2d/best.pt" --lr 2e-4
+step temporal_ft 15 lifter --temporal --init "$RUNS/temporal/best.pt" --pose2d "$RUNS/pose2d/best.pt" --lr 2e-4
 
 for proto in standard seed; do
     $IP eval --data "$DATA" --split test --protocol "$proto" --detector "$RUNS/detector/best.pt" \

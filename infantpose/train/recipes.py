@@ -50,8 +50,9 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
         "noise_px": 0.0,
     },
     ("lifter", "edge"): {
+        # Half the original width: 4x fewer weights (4 MB in FP32), same accuracy class.
         "arch": "martinez",
-        "model": {"num_joints": MPII.num_joints, "width": 1024, "blocks": 2, "dropout": 0.5},
+        "model": {"num_joints": MPII.num_joints, "width": 512, "blocks": 2, "dropout": 0.25},
         "params": {"kind": "single", "window": 1},
         "epochs": 60, "batch": 256, "lr": 1e-3, "weight_decay": 0.0, "lr_gamma": 0.95,
         "noise_px": 3.0,

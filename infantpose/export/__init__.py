@@ -1,0 +1,1 @@
+"""Export: checkpoints -> ONNX (FP32/FP16/INT8) and TensorRT engines -> verified bundle."""

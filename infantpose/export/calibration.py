@@ -1,0 +1,60 @@
+"""Real model inputs for INT8 calibration and parity checks, made with the runtime's own pre-processing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from infantpose.datasets import MiniRGBD
+from infantpose.errors import DatasetError
+from infantpose.preprocess import detector_input, normalize_2d, pose_input
+from infantpose.runtime.stages import causal_windows
+from infantpose.skeleton import MPII
+
+
+def calibration_inputs(
+    stage: str, params: dict[str, Any], data: Path, count: int = 256, split: str = "train"
+) -> np.ndarray:
+    """``count`` inputs (N, ...) float32 for ``stage`` from frames spread over a MINI-RGBD-layout split.
+
+    detector: letterboxed frames; pose2d: crops around the ground-truth box;
+    lifter: normalised ground-truth 2D (windows for a temporal lifter).
+    """
+    ds = MiniRGBD(data, split=split)
+    if len(ds) == 0:
+        raise DatasetError(f"{data}: split {split!r} is empty")
+    picks = np.linspace(0, len(ds) - 1, min(count, len(ds))).round().astype(int)
+    if stage == "lifter":
+        window = int(params.get("window", 1))
+        mean, std = np.asarray(params["mean_2d"]), np.asarray(params["std_2d"])
+        chunks = []
+        for seq in ds.sequences:
+            _, kp, _ = ds.sequence_arrays(seq.name)
+            from infantpose.skeleton import map_joints
+
+            kp = map_joints(kp, "minirgbd", MPII.name)
+            x = normalize_2d(causal_windows(kp, window) if window > 1 else kp, mean, std)
+            chunks.append(x.transpose(0, 2, 1) if window > 1 else x)
+        allx = np.concatenate(chunks)
+        return allx[np.linspace(0, len(allx) - 1, min(count, len(allx))).round().astype(int)]
+    out = []
+    for i in picks:
+        s = ds[int(i)]
+        img = cv2.imread(str(s.image))
+        if img is None:
+            raise DatasetError(f"{s.image}: missing or not a readable image")
+        if stage == "detector":
+            out.append(
+                detector_input(img, tuple(params["input_size"]), params["mean"], params["std"], params["colour"])[0]
+            )
+        elif stage == "pose2d":
+            p = params
+            out.append(
+                pose_input(img, s.box, tuple(p["input_size"]), p["padding"], p["mean"], p["std"], p["colour"])[0]
+            )
+        else:
+            raise ValueError(f"unknown stage {stage!r}")
+    return np.stack(out).astype(np.float32)

@@ -1,0 +1,146 @@
+"""Checkpoint -> ONNX: BatchNorm folded, dynamic batch axis, checked and simplified."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
+
+from infantpose.bundle import Artifact, TensorSpec
+from infantpose.errors import InfantposeError
+from infantpose.train.checkpoint import model_from_checkpoint
+from infantpose.train.torch_backend import IO_NAMES
+
+OPSET = 18
+_FUSABLE = (nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
+_BN = (nn.BatchNorm1d, nn.BatchNorm2d)
+
+
+def _fuse(layer: nn.Module, bn: nn.Module) -> nn.Module:
+    if isinstance(layer, nn.Linear):
+        return fuse_linear_bn_eval(layer, bn)
+    return fuse_conv_bn_eval(layer, bn, transpose=isinstance(layer, nn.ConvTranspose2d))
+
+
+def fold_batchnorm(model: nn.Module) -> nn.Module:
+    """A copy of an eval-mode model with every (conv|linear) -> BatchNorm pair fused.
+
+    Pairs are consecutive children of a Sequential, or sibling attributes named
+    ``convK``/``bnK`` (ResNet blocks). Numerically the same function.
+    """
+    model = copy.deepcopy(model).eval()
+    for module in model.modules():
+        names = list(module._modules)
+        if isinstance(module, nn.Sequential):
+            pairs = list(itertools.pairwise(names))
+        else:
+            pairs = [(n, "bn" + n[4:]) for n in names if n.startswith("conv") and "bn" + n[4:] in names]
+        for a, b in pairs:
+            la, lb = module._modules[a], module._modules[b]
+            if isinstance(la, _FUSABLE) and isinstance(lb, _BN):
+                module._modules[a] = _fuse(la, lb)
+                module._modules[b] = nn.Identity()
+    return model
+
+
+def example_input(ckpt: dict[str, Any], batch: int = 2) -> tuple[torch.Tensor, TensorSpec]:
+    """A random input tensor of the checkpoint's contract and its spec (batch axis "N")."""
+    arch, p, m = ckpt["arch"], ckpt["params"], ckpt["model"]
+    joints = int(m.get("num_joints", 16))
+    if arch in ("centre", "simple_baseline"):
+        w, h = p["input_size"]
+        return torch.randn(batch, 3, h, w), TensorSpec("image", ["N", 3, h, w], layout="NCHW")
+    if arch == "martinez":
+        return torch.randn(batch, 2 * joints), TensorSpec("kp2d", ["N", 2 * joints], layout="NC")
+    if arch == "temporal":
+        t = int(p["window"])
+        return torch.randn(batch, 2 * joints, t), TensorSpec("kp2d", ["N", 2 * joints, t], layout="NCT")
+    if arch == "fasterrcnn":
+        return torch.rand(3, 480, 640), TensorSpec("image", [3, "H", "W"], layout="CHW")
+    raise InfantposeError(f"cannot export architecture {arch!r}")
+
+
+def _output_specs(model: nn.Module, x: torch.Tensor, names: list[str]) -> list[TensorSpec]:
+    with torch.no_grad():
+        out = model(x)
+    out = out if isinstance(out, tuple) else (out,)
+    return [TensorSpec(n, ["N", *list(o.shape[1:])]) for n, o in zip(names, out, strict=True)]
+
+
+class _FasterRCNNOutputs(nn.Module):
+    """torchvision detector with a single image in and (boxes, scores) out."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.model([image])[0]
+        return out["boxes"], out["scores"]
+
+
+def export_onnx(ckpt: dict[str, Any], path: Path, opset: int = OPSET) -> Artifact:
+    """Write the checkpoint's model as ONNX at ``path``; returns its bundle artifact entry."""
+    import onnx
+
+    arch = ckpt["arch"]
+    in_names, out_names = IO_NAMES[arch]
+    model = model_from_checkpoint(ckpt)
+    x, in_spec = example_input(ckpt)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if arch == "fasterrcnn":
+            # torchvision's detection models export through the TorchScript-based exporter.
+            torch.onnx.export(
+                _FasterRCNNOutputs(model).eval(), (x,), str(path), input_names=in_names, output_names=out_names,
+                opset_version=max(opset, 11), dynamic_axes={"image": {1: "H", 2: "W"}, "boxes": {0: "K"},
+                                                             "scores": {0: "K"}}, dynamo=False,
+            )  # fmt: skip
+            outs = [TensorSpec("boxes", ["K", 4]), TensorSpec("scores", ["K"])]
+        else:
+            model = fold_batchnorm(model)
+            outs = _output_specs(model, x, out_names)
+            batch = torch.export.Dim("N", min=1, max=1024)
+            torch.onnx.export(
+                model, (x,), str(path), input_names=in_names, output_names=out_names, opset_version=opset,
+                dynamic_shapes=({0: batch},), dynamo=True, optimize=True, verbose=False,
+            )  # fmt: skip
+    proto = onnx.load(str(path))  # the exporter may put weights in a side file: inline them
+    Path(f"{path}.data").unlink(missing_ok=True)
+    onnx.checker.check_model(proto, full_check=True)
+    try:
+        import onnxslim
+
+        slim = onnxslim.slim(proto)
+        onnx.checker.check_model(slim)
+        proto = slim
+    except ImportError:
+        pass
+    onnx.save(proto, str(path))
+    return Artifact(file=path.name, format="onnx", precision="fp32", inputs=[in_spec], outputs=outs,
+                    info={"opset": opset, "exporter": "torch.onnx (dynamo)" if arch != "fasterrcnn" else
+                          "torch.onnx (torchscript)"})  # fmt: skip
+
+
+def max_abs_diff(ckpt: dict[str, Any], onnx_path: Path, batch: int = 4, seed: int = 0) -> float:
+    """Largest |PyTorch - onnxruntime (CPU)| over all outputs for a random input batch."""
+    from infantpose.runtime.backends.onnxruntime import OnnxRuntimeBackend
+
+    torch.manual_seed(seed)
+    x, spec = example_input(ckpt, batch)
+    model = model_from_checkpoint(ckpt)
+    with torch.no_grad():
+        ref = model([x])[0] if ckpt["arch"] == "fasterrcnn" else model(x)
+    if ckpt["arch"] == "fasterrcnn":
+        ref = (ref["boxes"], ref["scores"])
+    ref = ref if isinstance(ref, tuple) else (ref,)
+    out = OnnxRuntimeBackend(onnx_path)({spec.name: x.numpy()})
+    return max(float(np.abs(out[n] - r.numpy()).max()) for n, r in zip(out, ref, strict=True))

@@ -1,0 +1,129 @@
+"""``infantpose export``: checkpoints -> a bundle folder with ONNX (FP32/FP16/INT8),
+optional TensorRT engines, and a manifest carrying each stage's contract."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from infantpose import __version__
+from infantpose.bundle import Manifest, Stage, sha256_file, write_manifest
+from infantpose.detection import decode_boxes
+from infantpose.errors import InfantposeError
+from infantpose.heatmaps import decode_heatmaps
+from infantpose.metrics import box_iou
+from infantpose.skeleton import MPII
+
+STAGE_ORDER = ("detector", "pose2d", "lifter")
+# INT8 acceptance on held-out calibration inputs, per stage (see _drift).
+MAX_DRIFT = {"detector": 0.10, "pose2d": 0.5, "lifter": 2.0}
+
+
+def _drift(stage: str, params: dict[str, Any]) -> Any:
+    """Stage-specific FP32 -> INT8 drift: 1 - box IoU; heatmap-px peak shift; mm of 3D."""
+    if stage == "detector":
+
+        def f(a: dict, b: dict) -> float:
+            s = int(params["stride"])
+            ba, _ = decode_boxes(a["centre"], a["size"], a["offset"], s)
+            bb, _ = decode_boxes(b["centre"], b["size"], b["offset"], s)
+            return float(1.0 - box_iou(ba, bb).mean())
+    elif stage == "pose2d":
+
+        def f(a: dict, b: dict) -> float:
+            ca, _ = decode_heatmaps(a["heatmaps"], params.get("decoder", "dark"))
+            cb, _ = decode_heatmaps(b["heatmaps"], params.get("decoder", "dark"))
+            return float(np.linalg.norm(ca - cb, axis=-1).mean())
+    else:
+        std = np.asarray(params["std_3d"])
+
+        def f(a: dict, b: dict) -> float:
+            d = (a["kp3d"] - b["kp3d"]) * (std[:, None] if a["kp3d"].ndim == 3 else std)
+            return float(np.abs(d).mean())
+
+    return f
+
+
+def export_bundle(
+    checkpoints: dict[str, Path],
+    out: Path,
+    precisions: tuple[str, ...] = ("fp32",),
+    calib_data: Path | None = None,
+    calib_method: str = "minmax",
+    calib_count: int = 256,
+    tensorrt: bool = False,
+    log: Any = print,
+) -> Path:
+    """Export the three checkpoints into bundle folder ``out``; returns the manifest path."""
+    from infantpose.export.calibration import calibration_inputs
+    from infantpose.export.onnx import export_onnx, max_abs_diff
+    from infantpose.export.quantize import to_fp16, to_int8
+    from infantpose.train.checkpoint import load_checkpoint
+
+    unknown = set(precisions) - {"fp32", "fp16", "int8"}
+    if unknown:
+        raise InfantposeError(f"unknown precision(s) {', '.join(sorted(unknown))}; choose from fp32, fp16, int8")
+    if "int8" in precisions and calib_data is None:
+        raise InfantposeError("int8 needs --calib-data (a MINI-RGBD-layout folder with real frames)")
+    out.mkdir(parents=True, exist_ok=True)
+    stages: dict[str, Stage] = {}
+    training: dict[str, Any] = {}
+    for name in STAGE_ORDER:
+        path = checkpoints[name]
+        ck = load_checkpoint(path)
+        if ck["stage"] != name:
+            raise InfantposeError(f"{path}: is a {ck['stage']} checkpoint, not {name}")
+        fp32_path = out / f"{name}.fp32.onnx"
+        log(f"{name}: exporting ONNX")
+        fp32 = export_onnx(ck, fp32_path)
+        fp32.info["max_abs_diff_vs_pytorch"] = max_abs_diff(ck, fp32_path)
+        arts = [fp32]
+        if "fp16" in precisions:
+            log(f"{name}: FP16")
+            arts.append(to_fp16(fp32_path, out / f"{name}.fp16.onnx", fp32))
+        if "int8" in precisions and ck["arch"] != "fasterrcnn":
+            log(f"{name}: INT8 ({calib_method} calibration on {calib_count} real inputs)")
+            calib = calibration_inputs(name, ck["params"], calib_data, calib_count)
+            arts.append(to_int8(fp32_path, out / f"{name}.int8.onnx", fp32, calib, calib_method,
+                                _drift(name, ck["params"]), MAX_DRIFT[name]))  # fmt: skip
+        if tensorrt:
+            arts += _engines(name, out, arts, log)
+        stages[name] = Stage(params={**ck["params"], "arch": ck["arch"]}, artifacts=arts)
+        training[name] = {
+            "checkpoint": str(path), "checkpoint_sha256": sha256_file(path), "recipe": ck.get("recipe"),
+            "epoch": ck.get("epoch"), "metrics": ck.get("metrics"), "data": ck.get("data"),
+            "finetuned_on": ck.get("finetuned_on"),
+        }  # fmt: skip
+    manifest = Manifest(
+        joint_set=MPII.name,
+        stages=stages,
+        meta={
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "infantpose": __version__,
+            "units": {"kp2d": "px of the input frame", "kp3d": "mm, camera axes, root (pelvis) at the origin"},
+            "training": training,
+        },
+    )
+    return write_manifest(out, manifest)
+
+
+def _engines(name: str, out: Path, arts: list, log: Any) -> list:
+    from infantpose.export.tensorrt import build_engine, tensorrt_available
+
+    ok, why = tensorrt_available()
+    if not ok:
+        log(f"{name}: TensorRT engines skipped: {why}; the ONNX bundle is still written")
+        return []
+    engines = []
+    by_precision = {a.precision: a for a in arts}
+    for precision, src in (("fp16", "fp32"), ("int8", "int8")):
+        if src not in by_precision:
+            continue
+        log(f"{name}: TensorRT {precision} engine")
+        a = by_precision[src]
+        engines.append(build_engine(out / a.file, out / f"{name}.{precision}.engine", a, precision,
+                                    out / "timing.cache"))  # fmt: skip
+    return engines

@@ -1,0 +1,113 @@
+"""FP16 and INT8 variants of an FP32 ONNX model.
+
+FP16 keeps float32 inputs and outputs (casts inside the graph). INT8 is static
+QDQ quantisation (per-channel weights) calibrated on real inputs; when the
+quantised model drifts too far from FP32 on held-out inputs, the first and
+last compute layers are kept in FP32 and it is quantised again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from infantpose.bundle import Artifact
+from infantpose.runtime.backends.onnxruntime import OnnxRuntimeBackend
+
+CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
+_COMPUTE_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
+
+
+def _derived(info: dict) -> dict:
+    """The FP32 artifact's export facts that still hold for a converted copy."""
+    return {k: v for k, v in info.items() if k in ("opset", "exporter")}
+
+
+def to_fp16(src: Path, dst: Path, fp32: Artifact) -> Artifact:
+    """Float16 weights and activations, float32 I/O."""
+    import onnx
+    from onnxconverter_common import float16
+
+    model = onnx.load(str(src))
+    # Stale intermediate type annotations make the converter emit mistyped casts around
+    # blocked ops (the detector's Resize): drop them and let it infer types afresh.
+    del model.graph.value_info[:]
+    model = float16.convert_float_to_float16(model, keep_io_types=True)
+    onnx.save(model, str(dst))
+    return replace(
+        fp32, file=dst.name, precision="fp16", sha256="", info={**fp32.info, "converter": "onnxconverter-common"}
+    )
+
+
+class _Reader:
+    """onnxruntime CalibrationDataReader over an (N, ...) array, one sample per call."""
+
+    def __init__(self, name: str, x: np.ndarray) -> None:
+        self.name, self.x, self.i = name, x, 0
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        if self.i >= len(self.x):
+            return None
+        self.i += 1
+        return {self.name: self.x[self.i - 1 : self.i]}
+
+    def rewind(self) -> None:
+        self.i = 0
+
+
+def _compute_nodes(path: Path) -> list[str]:
+    import onnx
+
+    return [n.name for n in onnx.load(str(path)).graph.node if n.op_type in _COMPUTE_OPS]
+
+
+def to_int8(
+    src: Path,
+    dst: Path,
+    fp32: Artifact,
+    calib: np.ndarray,
+    method: str = "minmax",
+    drift: Callable[[dict, dict], float] | None = None,
+    max_drift: float = float("inf"),
+) -> Artifact:
+    """Static QDQ INT8 of ``src`` calibrated on ``calib`` (N, ...) inputs.
+
+    ``drift(fp32_outputs, int8_outputs)`` measures the error on every fourth
+    calibration input; above ``max_drift`` the first and last compute
+    layers stay FP32 and quantisation is redone. The artifact's ``info``
+    records the method, sample count, excluded nodes and the measured drift.
+    """
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    if method not in CALIBRATION_METHODS:
+        raise ValueError(f"unknown calibration method {method!r}; choose from {', '.join(CALIBRATION_METHODS)}")
+    cm = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
+          "percentile": CalibrationMethod.Percentile}[method]  # fmt: skip
+    name = fp32.inputs[0].name
+    # Calibrate on every input; measure drift on a spread quarter of them.
+    fit, held = calib, calib[::4]
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    prepared = dst.with_name(f".{dst.name}.prep.onnx")  # shape inference + graph optimisation first
+    quant_pre_process(str(src), str(prepared), skip_symbolic_shape=True)
+    nodes = _compute_nodes(prepared)
+    attempts = [[], [nodes[0], nodes[-1]]] if len(nodes) > 2 else [[]]
+    ref = OnnxRuntimeBackend(src)({name: held})
+    value = float("nan")
+    for exclude in attempts:
+        quantize_static(
+            str(prepared), str(dst), _Reader(name, fit), quant_format=QuantFormat.QDQ, per_channel=True,
+            activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, calibrate_method=cm,
+            nodes_to_exclude=exclude, extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
+        )  # fmt: skip
+        out = OnnxRuntimeBackend(dst)({name: held})
+        value = drift(ref, out) if drift is not None else float(max(np.abs(out[k] - ref[k]).max() for k in ref))
+        if value <= max_drift:
+            break
+    prepared.unlink(missing_ok=True)
+    info = {**_derived(fp32.info), "calibration": method, "calibration_samples": len(fit), "fp32_nodes": exclude,
+            "drift": value, "format": "QDQ per-channel"}  # fmt: skip
+    return replace(fp32, file=dst.name, precision="int8", sha256="", info=info)

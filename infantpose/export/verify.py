@@ -1,0 +1,193 @@
+"""``infantpose verify``: does accuracy survive export?
+
+The evaluation split runs through the PyTorch reference checkpoints and
+through every artifact set of the bundle *via the runtime's own backends and
+stages*. One row per set (format x precision): 3D MPJPE/AJPE, its delta to
+PyTorch, PCKh, 2D error, each stage's largest raw-output difference on a
+fixed probe batch, and median batch-1 latency per stage. A row fails when a
+tolerance is exceeded; the result is written into the manifest's ``verified``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from infantpose.bundle import Bundle, load_bundle, write_manifest
+from infantpose.datasets import MiniRGBD
+from infantpose.errors import InfantposeError
+from infantpose.evaluation import evaluate, load_split, read_image
+from infantpose.export.calibration import calibration_inputs
+from infantpose.runtime.backends import load_backend
+from infantpose.runtime.stages import DetectorStage, LifterStage, PoseStage
+
+STAGES = {"detector": DetectorStage, "pose2d": PoseStage, "lifter": LifterStage}
+RAW_OUTPUT = {"detector": "centre", "pose2d": "heatmaps", "lifter": "kp3d"}
+
+
+@dataclass
+class Tolerances:
+    """Largest accepted |delta MPJPE| (mm) per precision and FP32 heatmap max abs difference."""
+
+    fp32_mm: float = 0.05
+    fp16_mm: float = 0.5
+    int8_mm: float = 2.0
+    fp32_heatmap: float = 1e-4
+
+    def mm(self, precision: str) -> float:
+        return getattr(self, f"{precision}_mm")
+
+
+class _Frames:
+    """Frames read once and shared by every row."""
+
+    def __init__(self) -> None:
+        self.cache: dict[Any, np.ndarray] = {}
+
+    def __call__(self, path: Any) -> np.ndarray:
+        if path not in self.cache:
+            self.cache[path] = read_image(path)
+        return self.cache[path]
+
+
+def artifact_sets(bundle: Bundle) -> list[tuple[str, str]]:
+    """(format, precision) sets: each stage's matching artifact, FP32 ONNX where a stage lacks one."""
+    found = {(a.format, a.precision) for s in bundle.manifest.stages.values() for a in s.artifacts}
+    order = [("onnx", "fp32"), ("onnx", "fp16"), ("onnx", "int8"), ("engine", "fp16"), ("engine", "int8")]
+    return [k for k in order if k in found]
+
+
+def _pick(bundle: Bundle, stage: str, fmt: str, precision: str) -> Any:
+    for art in bundle.stage(stage).artifacts:
+        if art.format == fmt and art.precision == precision:
+            return art
+    return bundle.artifact(stage, "fp32", "onnx")
+
+
+def _median_ms(backend: Any, name: str, x: np.ndarray, repeat: int = 30) -> float:
+    backend({name: x})  # warm-up
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        backend({name: x})
+        times.append((time.perf_counter() - t) * 1000)
+    return float(np.median(times))
+
+
+def verify_bundle(
+    bundle_dir: Path,
+    data: Path,
+    split: str = "test",
+    references: dict[str, Path] | None = None,
+    tolerances: Tolerances | None = None,
+    protocol: str = "standard",
+    device: str = "cpu",
+    limit: int | None = None,
+    progress: bool = True,
+    log: Any = print,
+) -> dict[str, Any]:
+    """Verify every artifact set of a bundle; returns {"rows": [...], "passed": bool, ...}."""
+    from infantpose.train.checkpoint import load_checkpoint
+    from infantpose.train.torch_backend import stage_from_checkpoint
+
+    tol = tolerances or Tolerances()
+    bundle = load_bundle(bundle_dir)
+    training = bundle.manifest.meta.get("training", {})
+    refs = references or {k: Path(v["checkpoint"]) for k, v in training.items() if "checkpoint" in v}
+    missing = [s for s in STAGES if s not in refs]
+    if missing:
+        raise InfantposeError(f"no PyTorch reference for {', '.join(missing)}: pass --reference")
+    ckpts = {s: load_checkpoint(refs[s]) for s in STAGES}
+    split_data = load_split(MiniRGBD(data, split=split), limit)
+    frames = _Frames()
+    log(f"reference: PyTorch checkpoints on {len(split_data.images)} frames")
+    torch_stages = {s: stage_from_checkpoint(ckpts[s]) for s in STAGES}
+    ref = evaluate(split_data, protocol, *(torch_stages[s] for s in STAGES), progress=progress, load=frames)
+    probes = {s: calibration_inputs(s, bundle.stage(s).params, data, 8, split) for s in STAGES}
+    ref_raw = {s: torch_stages[s].backend({torch_stages[s].backend.input_names[0]: probes[s]}) for s in STAGES}
+    ref_mm = ref["lifter_chain"]["mpjpe_mm"]
+    rows = [_row("pytorch", "fp32", "pytorch/cpu", ref, ref_mm, {}, {}, None)]
+    for fmt, precision in artifact_sets(bundle):
+        log(f"{fmt}/{precision}: evaluating through the runtime")
+        stages, raw_diff, latency, providers = {}, {}, {}, set()
+        for s, cls in STAGES.items():
+            art = _pick(bundle, s, fmt, precision)
+            backend = load_backend(bundle.path(art), art.format, device)
+            providers.add(backend.name)
+            stages[s] = cls(backend, bundle.stage(s).params)
+            name = backend.input_names[0]
+            out = backend({name: probes[s]})
+            key = RAW_OUTPUT[s]
+            raw_diff[s] = float(np.abs(out[key] - ref_raw[s][key]).max())
+            latency[s] = _median_ms(backend, name, probes[s][:1])
+        rep = evaluate(split_data, protocol, *(stages[s] for s in STAGES), progress=progress, load=frames)
+        rows.append(_row(fmt, precision, ", ".join(sorted(providers)), rep, ref_mm, raw_diff, latency, tol))
+    result = {
+        "bundle": str(bundle_dir),
+        "data": str(data),
+        "split": split,
+        "frames": len(split_data.images),
+        "protocol": protocol,
+        "tolerances": asdict(tol),
+        "rows": rows,
+        "passed": all(r["passed"] for r in rows),
+        "verified_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    bundle.manifest.meta["verified"] = result
+    write_manifest(bundle_dir, bundle.manifest)
+    return result
+
+
+def _row(
+    fmt: str, precision: str, backend: str, rep: dict, ref_mm: float, raw: dict, latency: dict, tol: Tolerances | None
+) -> dict[str, Any]:
+    chain = rep["lifter_chain"]
+    delta = chain["mpjpe_mm"] - ref_mm
+    failures = []
+    if tol is not None:
+        if abs(delta) > tol.mm(precision):
+            failures.append(f"|delta MPJPE| {abs(delta):.3f} > {tol.mm(precision)} mm")
+        if precision == "fp32" and fmt == "onnx" and raw.get("pose2d", 0.0) > tol.fp32_heatmap:
+            failures.append(f"heatmap max abs diff {raw['pose2d']:.2e} > {tol.fp32_heatmap:.0e}")
+    return {
+        "format": fmt,
+        "precision": precision,
+        "backend": backend,
+        "mpjpe_mm": chain["mpjpe_mm"],
+        "delta_mm": delta,
+        "pckh@1": chain["pckh@1"],
+        "pckh@2": chain["pckh@2"],
+        "error_2d_px": rep["pose2d"]["error_px"],
+        "iou": rep.get("detector", {}).get("iou"),
+        "max_abs_diff": raw,
+        "latency_ms": latency,
+        "passed": not failures,
+        "failures": failures,
+    }
+
+
+def format_rows(result: dict[str, Any]) -> str:
+    """Markdown table of a verify result."""
+    head = (
+        f"protocol: {result['protocol']}, {result['frames']} frames of {result['data']} ({result['split']})\n\n"
+        "| format | precision | backend | MPJPE mm | delta mm | PCKh@1.0 | PCKh@2.0 | 2D px | box IoU | "
+        "max abs diff det / 2D / 3D | median ms det / 2D / 3D | result |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|"
+    )
+    lines = [head]
+    for r in result["rows"]:
+        d, lat = r["max_abs_diff"], r["latency_ms"]
+        diff = " / ".join(f"{d[s]:.1e}" for s in STAGES) if d else "-"
+        ms = " / ".join(f"{lat[s]:.2f}" for s in STAGES) if lat else "-"
+        iou = f"{100 * r['iou']:.1f} %" if r["iou"] is not None else "-"
+        verdict = "pass" if r["passed"] else "FAIL: " + "; ".join(r["failures"])
+        lines.append(
+            f"| {r['format']} | {r['precision']} | {r['backend']} | {r['mpjpe_mm']:.2f} | {r['delta_mm']:+.3f} | "
+            f"{r['pckh@1']:.2f} | {r['pckh@2']:.2f} | {r['error_2d_px']:.2f} | {iou} | {diff} | {ms} | {verdict} |"
+        )
+    return "\n".join(lines)

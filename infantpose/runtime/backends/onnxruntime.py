@@ -1,0 +1,54 @@
+"""onnxruntime backend: CPU, CUDA or TensorRT execution providers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from infantpose.errors import BundleError, InfantposeError
+
+# Provider lists per device, best first. onnxruntime falls back along the list.
+PROVIDERS: dict[str, list[str]] = {
+    "cpu": ["CPUExecutionProvider"],
+    "cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"],
+    "tensorrt": ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"],
+}
+
+
+class OnnxRuntimeBackend:
+    """An ``onnxruntime.InferenceSession`` over one model file.
+
+    Args:
+        path: the .onnx file.
+        device: "cpu", "cuda" or "tensorrt" (execution providers, see PROVIDERS).
+        threads: intra-op threads (0: onnxruntime's default, one per core).
+    """
+
+    def __init__(self, path: str | Path, device: str = "cpu", threads: int = 0) -> None:
+        import onnxruntime as ort
+
+        if device not in PROVIDERS:
+            raise InfantposeError(f"unknown device {device!r}; choose from {', '.join(PROVIDERS)}")
+        available = set(ort.get_available_providers())
+        wanted = [p for p in PROVIDERS[device] if p in available]
+        if device != "cpu" and wanted[0] == "CPUExecutionProvider":
+            raise InfantposeError(
+                f"device {device!r} needs {PROVIDERS[device][0]}, which this onnxruntime lacks "
+                f"(has: {', '.join(sorted(available))}); install onnxruntime-gpu"
+            )
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            self.session = ort.InferenceSession(str(path), sess_options=opts, providers=wanted)
+        except Exception as e:  # onnxruntime raises its own exception types for bad files
+            raise BundleError(f"{path}: onnxruntime cannot load the model ({str(e).splitlines()[0][:200]})") from None
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.output_names = [o.name for o in self.session.get_outputs()]
+        self.name = f"onnxruntime/{self.session.get_providers()[0]}"
+
+    def __call__(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        feed = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in inputs.items()}
+        return dict(zip(self.output_names, self.session.run(self.output_names, feed), strict=True))

@@ -1,0 +1,151 @@
+"""Export to ONNX / FP16 / INT8, bundle integrity and `infantpose verify` (CPU; TensorRT skips)."""
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="the train extra (torch) is not installed")
+onnx = pytest.importorskip("onnx", reason="the export extra (onnx) is not installed")
+
+from typer.testing import CliRunner  # noqa: E402
+
+from infantpose.bundle import load_bundle, write_manifest  # noqa: E402
+from infantpose.cli import app  # noqa: E402
+from infantpose.errors import BundleError  # noqa: E402
+from infantpose.export.onnx import export_onnx, max_abs_diff  # noqa: E402
+from infantpose.export.package import export_bundle  # noqa: E402
+from infantpose.export.tensorrt import tensorrt_available  # noqa: E402
+from infantpose.train import data as D  # noqa: E402
+from infantpose.train.checkpoint import atomic_save, make_checkpoint  # noqa: E402
+from infantpose.train.models import build_model  # noqa: E402
+from infantpose.train.recipes import get_recipe  # noqa: E402
+
+from .fixtures import make_minirgbd  # noqa: E402
+
+
+def _checkpoint(stage, key, root, path):
+    """A random-initialised edge checkpoint with distinct (non-flat) outputs."""
+    torch.manual_seed(0)
+    r = get_recipe(*key)
+    model = build_model(r["arch"], **r["model"]).eval()
+    params = dict(r["params"])
+    if stage == "lifter":
+        params.update(D.normalisation_stats(D.lifter_sequences(D.load_samples(root, "all"))))
+    if stage == "pose2d":
+        torch.nn.init.normal_(model.head.weight, std=0.5)  # peaky heatmaps: no argmax ties
+    atomic_save(make_checkpoint(stage, r["arch"], r["model"], params, model, recipe="edge"), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("export")
+    root = tmp / "data"
+    make_minirgbd(root, sequences=("01", "02", "11"), frames=110)
+    (root / "dataset.json").write_text('{"splits": {"train": ["01", "02"], "test": ["11"]}}')
+    ckpts = {
+        "detector": _checkpoint("detector", ("detector", "edge"), root, tmp / "det.pt"),
+        "pose2d": _checkpoint("pose2d", ("pose2d", "edge"), root, tmp / "pose.pt"),
+        "lifter": _checkpoint("lifter", ("lifter", "edge"), root, tmp / "lift.pt"),
+    }
+    bundle = tmp / "bundle"
+    export_bundle(ckpts, bundle, ("fp32", "fp16", "int8"), calib_data=root, calib_count=200, log=lambda *_: None)
+    return {"root": root, "ckpts": ckpts, "bundle": bundle, "tmp": tmp}
+
+
+@pytest.mark.parametrize("key", [("detector", "edge"), ("pose2d", "edge"), ("lifter", "edge"), ("temporal", "edge")])
+def test_each_stage_exports_and_matches_pytorch(setup, key):
+    from infantpose.train.checkpoint import load_checkpoint
+
+    stage = "lifter" if key[0] == "temporal" else key[0]
+    path = _checkpoint(stage, key, setup["root"], setup["tmp"] / f"{key[0]}.pt")
+    ck = load_checkpoint(path)
+    out = setup["tmp"] / f"{key[0]}.onnx"
+    art = export_onnx(ck, out)
+    model = onnx.load(str(out))
+    onnx.checker.check_model(model, full_check=True)
+    assert model.opset_import[0].version >= 17
+    assert "BatchNormalization" not in {n.op_type for n in model.graph.node}
+    assert art.inputs[0].shape[0] == "N"  # dynamic batch axis
+    assert max_abs_diff(ck, out, batch=3) < 1e-4
+
+
+def test_bundle_has_all_precisions_and_int8_drift(setup):
+    b = load_bundle(setup["bundle"])
+    for stage in ("detector", "pose2d", "lifter"):
+        precisions = {a.precision for a in b.stage(stage).artifacts}
+        assert precisions == {"fp32", "fp16", "int8"}
+        int8 = b.artifact(stage, "int8")
+        assert int8.info["calibration"] == "minmax" and int8.info["calibration_samples"] >= 200
+        assert np.isfinite(int8.info["drift"])
+    assert b.stage("pose2d").params["input_size"] == [160, 160]
+    assert len(b.stage("lifter").params["mean_2d"]) == 32
+    assert b.manifest.meta["training"]["pose2d"]["checkpoint_sha256"]
+
+
+def test_modified_model_file_is_refused(setup, tmp_path):
+    import shutil
+
+    copy = tmp_path / "b"
+    shutil.copytree(setup["bundle"], copy)
+    f = copy / "pose2d.fp32.onnx"
+    f.write_bytes(f.read_bytes()[:-1] + b"\0")
+    with pytest.raises(BundleError, match="sha256 does not match"):
+        load_bundle(copy)
+
+
+def _verify(bundle, root, *extra):
+    res = CliRunner().invoke(app, ["verify", str(bundle), "--data", str(root), "--limit", "40", *extra])
+    return res
+
+
+def test_verify_passes_and_reports_every_row(setup, tmp_path):
+    out = tmp_path / "v.json"
+    res = _verify(setup["bundle"], setup["root"], "--json", str(out))
+    result = json.loads(out.read_text())
+    rows = {(r["format"], r["precision"]): r for r in result["rows"]}
+    assert set(rows) == {("pytorch", "fp32"), ("onnx", "fp32"), ("onnx", "fp16"), ("onnx", "int8")}
+    fp32 = rows[("onnx", "fp32")]
+    assert fp32["max_abs_diff"]["pose2d"] < 1e-4
+    assert abs(fp32["delta_mm"]) <= 0.05
+    assert abs(rows[("onnx", "fp16")]["delta_mm"]) <= 0.5
+    assert np.isfinite(rows[("onnx", "int8")]["delta_mm"])  # INT8 runs end to end; its delta is reported
+    assert all(r["latency_ms"] for k, r in rows.items() if k[0] != "pytorch")
+    assert res.exit_code == (0 if result["passed"] else 1), res.output
+    assert "verified" in json.loads((setup["bundle"] / "manifest.json").read_text())["meta"]
+
+
+def test_verify_fails_with_exit_1_on_a_perturbed_model(setup, tmp_path):
+    import shutil
+
+    from onnx import numpy_helper
+
+    copy = tmp_path / "b"
+    shutil.copytree(setup["bundle"], copy)
+    path = copy / "pose2d.fp32.onnx"
+    model = onnx.load(str(path))
+    init = max(model.graph.initializer, key=lambda t: np.prod(t.dims))
+    w = numpy_helper.to_array(init)
+    init.CopyFrom(numpy_helper.from_array(w + np.random.default_rng(0).normal(0, 0.05, w.shape).astype(w.dtype),
+                                          init.name))  # fmt: skip
+    onnx.save(model, str(path))
+    b = load_bundle(copy, verify=False)
+    write_manifest(copy, b.manifest)  # re-hash: the file is "valid" but wrong
+    res = _verify(copy, setup["root"])
+    assert res.exit_code == 1, res.output
+    assert "FAIL" in res.output
+
+
+def test_tensorrt_engines(setup, tmp_path):
+    ok, why = tensorrt_available()
+    if not ok:
+        pytest.skip(f"TensorRT unavailable: {why}")
+    bundle = tmp_path / "trt"
+    export_bundle(setup["ckpts"], bundle, ("fp32", "int8"), setup["root"], calib_count=200, tensorrt=True)
+    b = load_bundle(bundle)
+    for stage in ("detector", "pose2d", "lifter"):
+        eng = b.artifact(stage, "fp16", "engine")
+        assert eng.info["tensorrt"] and eng.info["gpu"]
+    res = _verify(bundle, setup["root"], "--device", "cuda")
+    assert res.exit_code == 0, res.output
