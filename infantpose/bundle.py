@@ -158,6 +158,13 @@ class Bundle:
         have = ", ".join(f"{a.format}/{a.precision}" for a in self.stage(stage).artifacts)
         raise BundleError(f"{self.root}: stage {stage!r} has no {fmt}/{precision} artifact (has: {have})")
 
+    def select(self, stage: str, precision: str = "fp32", fmt: str = "onnx") -> Artifact:
+        """The artifact of ``precision``/``fmt``, or the stage's FP32 ONNX model when it has none."""
+        for art in self.stage(stage).artifacts:
+            if art.precision == precision and art.format == fmt:
+                return art
+        return self.artifact(stage, "fp32", "onnx")
+
     def path(self, artifact: Artifact) -> Path:
         return self.root / artifact.file
 

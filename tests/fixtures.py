@@ -77,3 +77,37 @@ def make_mpi_inf_3dhp(root: Path, frames: int = 5, cameras: int = 14, seed: int 
     seq.mkdir(parents=True, exist_ok=True)
     savemat(str(seq / "annot.mat"), {"annot2": a2, "annot3": a3})
     return a3[0, 0]
+
+
+def random_checkpoint(stage: str, key: tuple[str, str], root: Path, path: Path) -> Path:
+    """A random-initialised checkpoint (recipe ``key``) with distinct, non-flat outputs."""
+    import torch
+
+    from infantpose.train import data as D
+    from infantpose.train.checkpoint import atomic_save, make_checkpoint
+    from infantpose.train.models import build_model
+    from infantpose.train.recipes import get_recipe
+
+    torch.manual_seed(0)
+    r = get_recipe(*key)
+    model = build_model(r["arch"], **r["model"]).eval()
+    params = dict(r["params"])
+    if stage == "lifter":
+        params.update(D.normalisation_stats(D.lifter_sequences(D.load_samples(root, "all"))))
+    if stage == "pose2d":
+        torch.nn.init.normal_(model.head.weight, std=0.5)  # peaky heatmaps: no argmax ties
+    atomic_save(make_checkpoint(stage, r["arch"], r["model"], params, model, recipe="edge"), path)
+    return path
+
+
+def make_bundle(root: Path, out: Path, precisions: tuple[str, ...] = ("fp32",)) -> Path:
+    """Export random-initialised edge checkpoints (trained on nothing) into a bundle at ``out``."""
+    from infantpose.export.package import export_bundle
+
+    ckpts = {
+        "detector": random_checkpoint("detector", ("detector", "edge"), root, out.parent / "det.pt"),
+        "pose2d": random_checkpoint("pose2d", ("pose2d", "edge"), root, out.parent / "pose.pt"),
+        "lifter": random_checkpoint("lifter", ("temporal", "edge"), root, out.parent / "lift.pt"),
+    }
+    export_bundle(ckpts, out, precisions, calib_data=root, calib_count=200, log=lambda *_: None)
+    return out

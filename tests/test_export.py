@@ -16,26 +16,8 @@ from infantpose.errors import BundleError  # noqa: E402
 from infantpose.export.onnx import export_onnx, max_abs_diff  # noqa: E402
 from infantpose.export.package import export_bundle  # noqa: E402
 from infantpose.export.tensorrt import tensorrt_available  # noqa: E402
-from infantpose.train import data as D  # noqa: E402
-from infantpose.train.checkpoint import atomic_save, make_checkpoint  # noqa: E402
-from infantpose.train.models import build_model  # noqa: E402
-from infantpose.train.recipes import get_recipe  # noqa: E402
 
-from .fixtures import make_minirgbd  # noqa: E402
-
-
-def _checkpoint(stage, key, root, path):
-    """A random-initialised edge checkpoint with distinct (non-flat) outputs."""
-    torch.manual_seed(0)
-    r = get_recipe(*key)
-    model = build_model(r["arch"], **r["model"]).eval()
-    params = dict(r["params"])
-    if stage == "lifter":
-        params.update(D.normalisation_stats(D.lifter_sequences(D.load_samples(root, "all"))))
-    if stage == "pose2d":
-        torch.nn.init.normal_(model.head.weight, std=0.5)  # peaky heatmaps: no argmax ties
-    atomic_save(make_checkpoint(stage, r["arch"], r["model"], params, model, recipe="edge"), path)
-    return path
+from .fixtures import make_minirgbd, random_checkpoint  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +27,9 @@ def setup(tmp_path_factory):
     make_minirgbd(root, sequences=("01", "02", "11"), frames=110)
     (root / "dataset.json").write_text('{"splits": {"train": ["01", "02"], "test": ["11"]}}')
     ckpts = {
-        "detector": _checkpoint("detector", ("detector", "edge"), root, tmp / "det.pt"),
-        "pose2d": _checkpoint("pose2d", ("pose2d", "edge"), root, tmp / "pose.pt"),
-        "lifter": _checkpoint("lifter", ("lifter", "edge"), root, tmp / "lift.pt"),
+        "detector": random_checkpoint("detector", ("detector", "edge"), root, tmp / "det.pt"),
+        "pose2d": random_checkpoint("pose2d", ("pose2d", "edge"), root, tmp / "pose.pt"),
+        "lifter": random_checkpoint("lifter", ("lifter", "edge"), root, tmp / "lift.pt"),
     }
     bundle = tmp / "bundle"
     export_bundle(ckpts, bundle, ("fp32", "fp16", "int8"), calib_data=root, calib_count=200, log=lambda *_: None)
@@ -59,7 +41,7 @@ def test_each_stage_exports_and_matches_pytorch(setup, key):
     from infantpose.train.checkpoint import load_checkpoint
 
     stage = "lifter" if key[0] == "temporal" else key[0]
-    path = _checkpoint(stage, key, setup["root"], setup["tmp"] / f"{key[0]}.pt")
+    path = random_checkpoint(stage, key, setup["root"], setup["tmp"] / f"{key[0]}.pt")
     ck = load_checkpoint(path)
     out = setup["tmp"] / f"{key[0]}.onnx"
     art = export_onnx(ck, out)

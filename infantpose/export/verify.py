@@ -62,13 +62,6 @@ def artifact_sets(bundle: Bundle) -> list[tuple[str, str]]:
     return [k for k in order if k in found]
 
 
-def _pick(bundle: Bundle, stage: str, fmt: str, precision: str) -> Any:
-    for art in bundle.stage(stage).artifacts:
-        if art.format == fmt and art.precision == precision:
-            return art
-    return bundle.artifact(stage, "fp32", "onnx")
-
-
 def _median_ms(backend: Any, name: str, x: np.ndarray, repeat: int = 30) -> float:
     backend({name: x})  # warm-up
     times = []
@@ -116,7 +109,7 @@ def verify_bundle(
         log(f"{fmt}/{precision}: evaluating through the runtime")
         stages, raw_diff, latency, providers = {}, {}, {}, set()
         for s, cls in STAGES.items():
-            art = _pick(bundle, s, fmt, precision)
+            art = bundle.select(s, precision, fmt)
             backend = load_backend(bundle.path(art), art.format, device)
             providers.add(backend.name)
             stages[s] = cls(backend, bundle.stage(s).params)

@@ -1,0 +1,150 @@
+"""The live chain: ROI (detector or tracked box) -> 2D -> 3D -> smoothing, per frame.
+
+pipe = Pipeline.from_bundle()              # the shipped default bundle
+result = pipe(frame_bgr)                   # one FrameResult
+for result in pipe.stream(Source("0")):    # a camera, file, folder or URL
+    ...
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from infantpose.bundle import load_bundle
+from infantpose.errors import BundleError
+from infantpose.runtime.backends import load_backend
+from infantpose.runtime.result import FrameResult
+from infantpose.runtime.smoothing import OneEuroFilter
+from infantpose.runtime.sources import Source
+from infantpose.runtime.stages import DetectorStage, LifterStage, PoseStage
+from infantpose.runtime.tracking import Tracker, TrackerConfig
+
+DEFAULT_BUNDLE = Path(__file__).resolve().parent.parent / "assets" / "bundle"
+
+
+@dataclass
+class SmoothingConfig:
+    """One Euro parameters for 2D (px) and 3D (mm) output."""
+
+    enabled: bool = True
+    min_cutoff_2d: float = 1.5
+    beta_2d: float = 0.05
+    min_cutoff_3d: float = 1.0
+    beta_3d: float = 0.01
+
+
+class Pipeline:
+    """detect -> 2D -> 3D on single frames, with tracking, a causal 2D window and smoothing."""
+
+    def __init__(
+        self,
+        detector: DetectorStage,
+        pose: PoseStage,
+        lifter: LifterStage,
+        joint_set: str = "mpii",
+        tracker: TrackerConfig | None = None,
+        smoothing: SmoothingConfig | None = None,
+    ) -> None:
+        self.detector, self.pose, self.lifter = detector, pose, lifter
+        self.joint_set = joint_set
+        self.tracker = Tracker(tracker)
+        self.smoothing = smoothing or SmoothingConfig()
+        s = self.smoothing
+        self._f2d = OneEuroFilter(s.min_cutoff_2d, s.beta_2d)
+        self._f3d = OneEuroFilter(s.min_cutoff_3d, s.beta_3d)
+        self._history: deque[np.ndarray] = deque(maxlen=lifter.window)
+        self._index = 0
+        self.last_frame: np.ndarray | None = None  # the frame of the latest result (for overlays)
+
+    @classmethod
+    def from_bundle(
+        cls,
+        path: str | Path | None = None,
+        precision: str = "fp32",
+        fmt: str = "onnx",
+        device: str = "auto",
+        threads: int = 0,
+        tracker: TrackerConfig | None = None,
+        smoothing: SmoothingConfig | None = None,
+    ) -> Pipeline:
+        """Load a bundle (sha256-checked; default: the shipped one) with one artifact per stage.
+
+        Stages without an artifact of ``precision``/``fmt`` use their FP32 ONNX model.
+        """
+        root = Path(path) if path is not None else DEFAULT_BUNDLE
+        if path is None and not (root / "manifest.json").is_file():
+            raise BundleError(f"{root}: no default bundle is installed; pass --bundle")
+        bundle = load_bundle(root)
+        stages = {}
+        for name, cls_ in (("detector", DetectorStage), ("pose2d", PoseStage), ("lifter", LifterStage)):
+            art = bundle.select(name, precision, fmt)
+            stages[name] = cls_(load_backend(bundle.path(art), art.format, device, threads), bundle.stage(name).params)
+        return cls(
+            stages["detector"], stages["pose2d"], stages["lifter"], bundle.manifest.joint_set, tracker, smoothing
+        )
+
+    def reset(self) -> None:
+        """Forget tracking, the temporal window and the filters (e.g. between videos)."""
+        self.tracker.reset()
+        self._history.clear()
+        self._f2d.reset()
+        self._f3d.reset()
+        self._index = 0
+
+    def __call__(
+        self, frame: np.ndarray, t: float | None = None, index: int | None = None, name: str | None = None
+    ) -> FrameResult:
+        """Process one BGR frame (H, W, 3) captured at ``t`` seconds."""
+        start = time.perf_counter()
+        self.last_frame = frame
+        t = time.time() if t is None else t
+        index = self._index if index is None else index
+        self._index = index + 1
+        h, w = frame.shape[:2]
+        ms: dict[str, float] = {}
+        score = None
+        tracked = not self.tracker.needs_detection()
+        if tracked:
+            box = self.tracker.box
+        else:
+            t0 = time.perf_counter()
+            boxes, scores = self.detector([frame])
+            box, score = boxes[0], float(scores[0])
+            ms["detector"] = (time.perf_counter() - t0) * 1000
+            self.tracker.detected()
+        t0 = time.perf_counter()
+        kp, conf = self.pose([frame], box[None])
+        kp2d, conf = kp[0], conf[0]
+        ms["pose2d"] = (time.perf_counter() - t0) * 1000
+        if not self.tracker.update(kp2d, conf, (w, h)):
+            self._history.clear()  # the window must not mix poses across a loss of tracking
+        self._history.append(kp2d)
+        t0 = time.perf_counter()
+        if self.lifter.window > 1:
+            past = list(self._history)
+            window = np.stack([past[0]] * (self.lifter.window - len(past)) + past)
+            kp3d = self.lifter(window[None])[0]
+        else:
+            kp3d = self.lifter(kp2d[None])[0]
+        ms["lifter"] = (time.perf_counter() - t0) * 1000
+        if self.smoothing.enabled:
+            kp2d = self._f2d(kp2d, t)
+            kp3d = self._f3d(kp3d, t)
+        ms["total"] = (time.perf_counter() - start) * 1000
+        return FrameResult(index, name, t, np.asarray(box, float), score, tracked, kp2d, conf, kp3d, ms)
+
+    def stream(self, source: Source, max_frames: int | None = None) -> Iterator[FrameResult]:
+        """Results for the source's frames (live sources: the newest frame each time)."""
+        for n, frame in enumerate(source.frames()):
+            if max_frames is not None and n >= max_frames:
+                return
+            result = self(frame.image, frame.t, frame.index, frame.name)
+            if source.live:
+                result.ms["capture_to_result"] = (time.time() - frame.t) * 1000
+            yield result

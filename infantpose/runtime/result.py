@@ -1,0 +1,50 @@
+"""The per-frame result the pipeline hands to sinks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class FrameResult:
+    """One processed frame.
+
+    Attributes:
+        frame: index of the frame in the source (0-based).
+        source: file name of the frame, or None for cameras and streams.
+        t: capture time in seconds (wall clock for live sources, frame index / fps for files).
+        box: (4,) x1 y1 x2 y2 px used for the 2D network; score: detector score (None when tracked).
+        tracked: True when the box came from the previous keypoints, not the detector.
+        kp2d: (J, 2) px of the input frame; conf: (J,) 0-1.
+        kp3d: (J, 3) mm, camera axes (x right, y down, z away), root (pelvis) at the origin.
+        ms: per-stage milliseconds (detector, pose2d, lifter, total) and capture_to_result.
+    """
+
+    frame: int
+    source: str | None
+    t: float
+    box: np.ndarray
+    score: float | None
+    tracked: bool
+    kp2d: np.ndarray
+    conf: np.ndarray
+    kp3d: np.ndarray
+    ms: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSONL record (numbers rounded: 0.01 px, 0.1 mm, 0.001 confidence)."""
+        return {
+            "frame": self.frame,
+            "source": self.source,
+            "t": round(self.t, 6),
+            "box": [round(float(v), 2) for v in self.box],
+            "score": None if self.score is None else round(float(self.score), 4),
+            "tracked": self.tracked,
+            "kp2d": np.round(self.kp2d, 2).tolist(),
+            "conf": np.round(self.conf, 3).tolist(),
+            "kp3d": np.round(self.kp3d, 1).tolist(),
+            "ms": {k: round(v, 3) for k, v in self.ms.items()},
+        }

@@ -1,0 +1,135 @@
+"""``infantpose run`` / ``demo``: a source through the pipeline into sinks, stopped cleanly by
+end of input, q/Esc in the window, Ctrl-C or SIGTERM (sinks are always closed)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from infantpose.runtime.overlay import annotate
+from infantpose.runtime.pipeline import Pipeline
+from infantpose.runtime.sinks import CsvSink, JsonlSink, VideoSink, WindowSink, display_available
+from infantpose.runtime.sources import Source
+from infantpose.skeleton import get_joint_set
+
+
+@dataclass
+class RunOutputs:
+    """What to write: annotated video, JSONL, CSV, and whether to show a window (None: if a display exists)."""
+
+    video: Path | None = None
+    jsonl: Path | None = None
+    csv: Path | None = None
+    show: bool | None = None
+
+
+@dataclass
+class RunSummary:
+    frames: int = 0
+    seconds: float = 0.0
+    ms: dict[str, list[float]] = field(default_factory=dict)
+    detections: int = 0
+    dropped: int = 0
+    corrupt: int = 0
+    reconnects: int = 0
+    interrupted: bool = False
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    def stats(self) -> dict[str, dict[str, float]]:
+        """Median and p99 ms per stage."""
+        return {
+            k: {"median": float(np.median(v)), "p99": float(np.percentile(v, 99)), "n": len(v)}
+            for k, v in self.ms.items()
+            if v
+        }
+
+    def text(self) -> str:
+        lines = [
+            f"frames {self.frames} in {self.seconds:.1f} s: {self.fps:.1f} FPS; detector ran on {self.detections}; "
+            f"dropped {self.dropped}, corrupt {self.corrupt}, reconnects {self.reconnects}"
+            + ("; interrupted" if self.interrupted else "")
+        ]
+        for k, s in self.stats().items():
+            lines.append(f"  {k:<18} median {s['median']:7.2f} ms   p99 {s['p99']:7.2f} ms   (n={s['n']})")
+        return "\n".join(lines)
+
+
+class _StopFlag:
+    """SIGINT/SIGTERM set a flag the loop checks (main thread only)."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopFlag:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, lambda *_: self.stop.set())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+
+def run(
+    pipeline: Pipeline,
+    source: Source,
+    outputs: RunOutputs,
+    max_frames: int | None = None,
+    on_result: Any = None,
+) -> RunSummary:
+    """Process ``source`` until it ends, ``max_frames``, a quit key or a signal; sinks are closed in all cases."""
+    show = display_available() if outputs.show is None else outputs.show
+    joints = list(get_joint_set(pipeline.joint_set).joints)
+    sinks: list[Any] = []
+    summary = RunSummary()
+    window = None
+    try:
+        if outputs.jsonl:
+            sinks.append(JsonlSink(outputs.jsonl))
+        if outputs.csv:
+            sinks.append(CsvSink(outputs.csv, joints))
+        if outputs.video:
+            sinks.append(VideoSink(outputs.video, source.fps or 30.0))
+        if show:
+            window = WindowSink()
+            sinks.append(window)
+        need_overlay = outputs.video is not None or show
+        start = time.perf_counter()
+        with _StopFlag() as flag:
+            for result in pipeline.stream(source, max_frames):
+                frame = None
+                annotated = None
+                if need_overlay:
+                    frame = pipeline.last_frame
+                    annotated = annotate(frame, result, pipeline.joint_set, summary.fps or None)
+                for sink in sinks:
+                    sink.write(frame, result, annotated)
+                summary.frames += 1
+                summary.detections += int(not result.tracked)
+                for k, v in result.ms.items():
+                    summary.ms.setdefault(k, []).append(v)
+                summary.seconds = time.perf_counter() - start
+                if on_result is not None:
+                    on_result(result)
+                if flag.stop.is_set() or (window is not None and window.quit):
+                    summary.interrupted = flag.stop.is_set()
+                    break
+    finally:
+        source.close()
+        for sink in sinks:
+            sink.close()
+        summary.dropped = source.stats.dropped
+        summary.corrupt = source.stats.corrupt
+        summary.reconnects = source.stats.reconnects
+    return summary

@@ -1,0 +1,114 @@
+"""Where results go: JSONL, CSV, an annotated mp4 and an on-screen window.
+
+Every sink writes as it goes (JSONL and CSV are flushed per frame) and
+``close()`` finalises it, so an interrupted run keeps everything up to the
+last processed frame.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TextIO
+
+import cv2
+import numpy as np
+
+from infantpose.errors import InfantposeError
+from infantpose.runtime.result import FrameResult
+
+
+def _open(path: Path) -> TextIO:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return open(path, "w", newline="", encoding="utf-8")
+    except OSError as e:
+        raise InfantposeError(f"{path}: cannot write ({e.strerror})") from None
+
+
+class JsonlSink:
+    """One JSON object per line per frame (see FrameResult.to_json)."""
+
+    def __init__(self, path: Path) -> None:
+        self.f = _open(path)
+
+    def write(self, frame: np.ndarray, result: FrameResult, annotated: np.ndarray | None) -> None:
+        self.f.write(json.dumps(result.to_json()) + "\n")
+        self.f.flush()
+
+    def close(self) -> None:
+        self.f.close()
+
+
+class CsvSink:
+    """One row per frame: frame, t, tracked, score, box, then x/y/conf per joint, then 3D x/y/z mm."""
+
+    def __init__(self, path: Path, joints: list[str]) -> None:
+        self.f = _open(path)
+        self.w = csv.writer(self.f)
+        head = ["frame", "t", "tracked", "score", "x1", "y1", "x2", "y2"]
+        head += [f"{j}_{c}" for j in joints for c in ("x", "y", "conf")]
+        head += [f"{j}_{c}_mm" for j in joints for c in ("x", "y", "z")]
+        self.w.writerow(head)
+
+    def write(self, frame: np.ndarray, result: FrameResult, annotated: np.ndarray | None) -> None:
+        r = result
+        row = [r.frame, f"{r.t:.6f}", int(r.tracked), "" if r.score is None else f"{r.score:.4f}"]
+        row += [f"{v:.2f}" for v in r.box]
+        row += [f"{v:.3f}" for xy, c in zip(r.kp2d, r.conf, strict=True) for v in (*xy, c)]
+        row += [f"{v:.1f}" for v in r.kp3d.reshape(-1)]
+        self.w.writerow(row)
+        self.f.flush()
+
+    def close(self) -> None:
+        self.f.close()
+
+
+class VideoSink:
+    """Annotated frames to an mp4 (fourcc mp4v, which every OpenCV build can write)."""
+
+    def __init__(self, path: Path, fps: float) -> None:
+        self.path, self.fps = path, fps
+        self.writer: cv2.VideoWriter | None = None
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(self, frame: np.ndarray, result: FrameResult, annotated: np.ndarray | None) -> None:
+        img = annotated if annotated is not None else frame
+        if self.writer is None:
+            h, w = img.shape[:2]
+            self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
+            if not self.writer.isOpened():
+                raise InfantposeError(f"{self.path}: cannot open an mp4v video writer")
+        self.writer.write(img)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.release()
+
+
+def display_available() -> bool:
+    """True when an OpenCV window can be shown (a desktop session)."""
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+class WindowSink:
+    """An OpenCV window; pressing q or Esc asks the run to stop."""
+
+    def __init__(self, title: str = "infantpose") -> None:
+        self.title = title
+        self.quit = False
+
+    def write(self, frame: np.ndarray, result: FrameResult, annotated: np.ndarray | None) -> None:
+        cv2.imshow(self.title, annotated if annotated is not None else frame)
+        if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+            self.quit = True
+
+    def close(self) -> None:
+        with contextlib.suppress(cv2.error):
+            cv2.destroyWindow(self.title)

@@ -1,0 +1,291 @@
+"""Frame sources: webcam index, video file, network stream (RTSP / HTTP MJPEG), image folder,
+MINI-RGBD sequence folder. Capture runs in its own thread.
+
+Files and folders are read frame by frame in order (a bounded queue: nothing is
+dropped). Live sources keep only the newest frame: frames the consumer did not
+take in time are dropped and counted, so latency never builds up. A live source
+that stalls or drops is reopened with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from queue import Empty, Full, Queue
+
+import cv2
+import numpy as np
+
+from infantpose.errors import InfantposeError
+
+# FFmpeg (inside OpenCV) prints to stderr on its own, URLs included: keep it quiet.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def redact_url(url: str) -> str:
+    """The URL with any user:password@ replaced by ***@ (for logs and errors)."""
+    return _CREDENTIALS.sub("***@", url)
+
+
+@dataclass
+class Frame:
+    """A captured BGR frame with its index, capture time (s) and file name (None for live)."""
+
+    index: int
+    image: np.ndarray
+    t: float
+    name: str | None = None
+
+
+class SourceStats:
+    """Counters shared between the capture thread and the consumer."""
+
+    def __init__(self) -> None:
+        self.read = 0
+        self.dropped = 0
+        self.corrupt = 0
+        self.reconnects = 0
+
+
+class _Reader:
+    """One way to pull frames: ``open()``, ``read() -> image | None`` (None: end or failure), ``close()``."""
+
+    live = False
+    fps: float | None = None
+    label = ""
+
+    def open(self) -> None: ...
+
+    def read(self) -> tuple[np.ndarray | None, str | None]:
+        raise NotImplementedError
+
+    def close(self) -> None: ...
+
+
+class _Capture(_Reader):
+    """cv2.VideoCapture over a file, a camera index or an RTSP/HTTP URL."""
+
+    def __init__(self, target: str | int, live: bool, label: str) -> None:
+        self.target, self.live, self.label = target, live, label
+        self.cap: cv2.VideoCapture | None = None
+
+    def open(self) -> None:
+        # OpenCV logs its own multi-line warnings for a missing camera: we report one line instead.
+        level = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+        try:
+            self.cap = cv2.VideoCapture(self.target)
+        finally:
+            cv2.utils.logging.setLogLevel(level)
+        if not self.cap.isOpened():
+            self.cap.release()
+            raise InfantposeError(f"cannot open {self.label}")
+        fps = self.cap.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if fps and 1 <= fps <= 240 else None
+
+    def read(self) -> tuple[np.ndarray | None, str | None]:
+        ok, img = self.cap.read() if self.cap is not None else (False, None)
+        return (img if ok else None), None
+
+    def close(self) -> None:
+        if self.cap is not None:
+            self.cap.release()
+            self.cap = None
+
+
+class _Images(_Reader):
+    """Sorted image files of a folder; unreadable files are skipped (and counted)."""
+
+    def __init__(self, folder: Path, stats: SourceStats) -> None:
+        self.files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not self.files:
+            raise InfantposeError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)})")
+        self.i, self.stats, self.label, self.fps = 0, stats, str(folder), 30.0
+
+    def read(self) -> tuple[np.ndarray | None, str | None]:
+        while self.i < len(self.files):
+            path = self.files[self.i]
+            self.i += 1
+            img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if img is not None:
+                return img, path.name
+            self.stats.corrupt += 1
+        return None, None
+
+
+class _MJPEG(_Reader):
+    """HTTP multipart/x-mixed-replace (MJPEG) stream, parsed directly (no FFmpeg needed)."""
+
+    live = True
+
+    def __init__(self, url: str, stats: SourceStats, timeout: float = 5.0) -> None:
+        self.url, self.stats, self.timeout = url, stats, timeout
+        self.label = redact_url(url)
+        self.resp = None
+        self.buf = b""
+
+    def open(self) -> None:
+        try:
+            self.resp = urllib.request.urlopen(self.url, timeout=self.timeout)
+        except (OSError, ValueError) as e:
+            raise InfantposeError(f"cannot open stream {self.label} ({type(e).__name__})") from None
+        self.buf = b""
+
+    def read(self) -> tuple[np.ndarray | None, str | None]:
+        while True:
+            start = self.buf.find(b"\xff\xd8")
+            end = self.buf.find(b"\xff\xd9", start + 2) if start >= 0 else -1
+            if start >= 0 and end >= 0:
+                jpg, self.buf = self.buf[start : end + 2], self.buf[end + 2 :]
+                img = cv2.imdecode(np.frombuffer(jpg, np.uint8), cv2.IMREAD_COLOR)
+                if img is None:
+                    self.stats.corrupt += 1
+                    continue
+                return img, None
+            try:
+                chunk = self.resp.read1(65536) if self.resp is not None else b""
+            except (OSError, ValueError):
+                chunk = b""
+            if not chunk:
+                return None, None
+            self.buf = self.buf[-(1 << 22) :] + chunk  # never hold more than ~4 MB of partial data
+
+    def close(self) -> None:
+        if self.resp is not None:
+            self.resp.close()
+            self.resp = None
+
+
+def _is_mjpeg(url: str, timeout: float = 5.0) -> bool:
+    """Whether an HTTP URL serves multipart JPEG; InfantposeError when it cannot be reached."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return "multipart/x-mixed-replace" in r.headers.get("Content-Type", "")
+    except (OSError, ValueError) as e:
+        raise InfantposeError(f"cannot open stream {redact_url(url)} ({type(e).__name__})") from None
+
+
+class Source:
+    """Frames from any supported source, captured in a background thread.
+
+    Args:
+        spec: "0" (webcam index), a video file, a folder of images, a MINI-RGBD
+            sequence folder (its ``rgb/``), or an rtsp:// / http(s):// URL.
+        reconnect_timeout: live sources: give up after this many seconds without a frame.
+    """
+
+    def __init__(self, spec: str, reconnect_timeout: float = 30.0) -> None:
+        self.stats = SourceStats()
+        self.reconnect_timeout = reconnect_timeout
+        self.reader = self._reader(spec)
+        self.reader.open()  # errors surface now, in the caller's thread
+        self.live = self.reader.live
+        self.fps = self.reader.fps
+        self.name = self.reader.label
+        self._stop = threading.Event()
+        self._queue: Queue = Queue(maxsize=8)
+        self._latest: Frame | None = None
+        self._cond = threading.Condition()
+        self._done = False
+        self._thread = threading.Thread(target=self._run, name="capture", daemon=True)
+        self._thread.start()
+
+    def _reader(self, spec: str) -> _Reader:
+        if spec.isdigit():
+            return _Capture(int(spec), live=True, label=f"camera {spec}")
+        if "://" in spec:
+            scheme = spec.split("://", 1)[0].lower()
+            if scheme in ("http", "https") and _is_mjpeg(spec):
+                return _MJPEG(spec, self.stats)
+            if scheme in ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp"):
+                return _Capture(spec, live=True, label=f"stream {redact_url(spec)}")
+            raise InfantposeError(f"unsupported stream URL scheme {scheme!r} in {redact_url(spec)}")
+        path = Path(spec)
+        if path.is_dir():
+            rgb = path / "rgb"
+            return _Images(rgb if rgb.is_dir() else path, self.stats)
+        if path.is_file():
+            return _Capture(str(path), live=False, label=str(path))
+        raise InfantposeError(f"source not found: {spec} (not a camera index, URL, file or folder)")
+
+    def _run(self) -> None:
+        index = 0
+        last_ok = time.monotonic()
+        backoff = 0.25
+        while not self._stop.is_set():
+            img, name = self.reader.read()
+            if img is None:
+                if not self.live:
+                    break
+                # Live source stalled or dropped: reopen with backoff until the timeout.
+                if time.monotonic() - last_ok > self.reconnect_timeout:
+                    break
+                self.reader.close()
+                if self._stop.wait(backoff):
+                    break
+                backoff = min(backoff * 2, 4.0)
+                try:
+                    self.reader.open()
+                    self.stats.reconnects += 1
+                except InfantposeError:
+                    pass
+                continue
+            last_ok, backoff = time.monotonic(), 0.25
+            t = time.time() if self.live else index / (self.fps or 30.0)
+            frame = Frame(index, img, t, name)
+            index += 1
+            self.stats.read += 1
+            if self.live:
+                with self._cond:
+                    if self._latest is not None:
+                        self.stats.dropped += 1
+                    self._latest = frame
+                    self._cond.notify()
+            else:
+                while not self._stop.is_set():
+                    try:
+                        self._queue.put(frame, timeout=0.1)
+                        break
+                    except Full:
+                        continue
+        with self._cond:
+            self._done = True
+            self._cond.notify_all()
+        self.reader.close()
+
+    def frames(self) -> Iterator[Frame]:
+        """Frames until the source ends or :meth:`close` is called."""
+        while not self._stop.is_set():
+            if self.live:
+                with self._cond:
+                    while self._latest is None and not self._done and not self._stop.is_set():
+                        self._cond.wait(0.1)
+                    frame, self._latest = self._latest, None
+                if frame is None:
+                    return
+                yield frame
+            else:
+                try:
+                    yield self._queue.get(timeout=0.1)
+                except Empty:
+                    if self._done and self._queue.empty():
+                        return
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,241 @@
+"""Runtime: torch-free pipeline, sources (file, folder, live MJPEG with restart), sinks,
+signals and one-line errors. The bundle is exported from random-initialised models."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import cv2
+import numpy as np
+import pytest
+
+from infantpose.runtime.sources import Source, redact_url
+
+from .fixtures import make_bundle, make_minirgbd
+
+pytest.importorskip("torch", reason="building the test bundle needs the train/export extras")
+
+PY = sys.executable
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("runtime")
+    data = tmp / "data"
+    make_minirgbd(data, sequences=("01", "11"), frames=110)
+    bundle = make_bundle(data, tmp / "bundle")
+    return {"data": data, "bundle": bundle, "tmp": tmp}
+
+
+def _cli(*args, timeout=120):
+    return subprocess.run([PY, "-m", "infantpose.cli", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_pipeline_never_imports_torch(env):
+    code = f"""
+import sys, cv2
+from infantpose.runtime.pipeline import Pipeline
+p = Pipeline.from_bundle({str(env["bundle"])!r}, device="cpu")
+img = cv2.imread({str(env["data"] / "11" / "rgb" / "syn_00000.png")!r})
+for i in range(5):
+    r = p(img, t=i / 30)
+assert r.kp2d.shape == (16, 2) and r.kp3d.shape == (16, 3)
+bad = [m for m in sys.modules if m == 'torch' or m.startswith('torch.')]
+assert not bad, bad
+"""
+    out = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+
+
+def test_file_source_every_frame_in_order(env, tmp_path):
+    seq = env["data"] / "11"
+    clip = tmp_path / "clip.mp4"
+    w = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 30, (640, 480))
+    for f in range(40):
+        w.write(cv2.imread(str(seq / "rgb" / f"syn_{f:05d}.png")))
+    w.release()
+    jsonl = tmp_path / "r.jsonl"
+    csvf = tmp_path / "r.csv"
+    res = _cli("run", str(clip), "--bundle", str(env["bundle"]), "--jsonl", str(jsonl), "--csv", str(csvf),
+               "--out", str(tmp_path / "r.mp4"), "--no-show", "--device", "cpu")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    lines = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert [r["frame"] for r in lines] == list(range(40))
+    r = lines[3]
+    assert set(r) == {"frame", "source", "t", "box", "score", "tracked", "kp2d", "conf", "kp3d", "ms"}
+    assert len(r["kp2d"]) == 16 and len(r["kp3d"][0]) == 3 and r["t"] == pytest.approx(3 / 30)
+    assert len(csvf.read_text().splitlines()) == 41
+    cap = cv2.VideoCapture(str(tmp_path / "r.mp4"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 40
+
+
+def test_minirgbd_folder_source_names_frames(env, tmp_path):
+    jsonl = tmp_path / "r.jsonl"
+    res = _cli("run", str(env["data"] / "11"), "--bundle", str(env["bundle"]), "--jsonl", str(jsonl),
+               "--max-frames", "5", "--no-show")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    lines = [json.loads(x) for x in jsonl.read_text().splitlines()]
+    assert [x["source"] for x in lines] == [f"syn_{i:05d}.png" for i in range(5)]
+
+
+class _MJPEGHandler(BaseHTTPRequestHandler):
+    frame = cv2.imencode(".jpg", np.full((120, 160, 3), 128, np.uint8))[1].tobytes()
+    fps = 100.0
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+        self.end_headers()
+        try:
+            while not self.server.stopping:
+                self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\n\r\n" + self.frame + b"\r\n")
+                time.sleep(1 / self.fps)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+def _serve(port=0):
+    server = ThreadingHTTPServer(("127.0.0.1", port), _MJPEGHandler)
+    server.stopping = False
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _stop(server):
+    server.stopping = True
+    server.shutdown()
+    server.server_close()
+
+
+def test_slow_consumer_drops_frames_instead_of_lagging():
+    server = _serve()
+    url = f"http://127.0.0.1:{server.server_address[1]}/stream"
+    src = Source(url)
+    lags = []
+    try:
+        assert src.live
+        for i, frame in enumerate(src.frames()):
+            lags.append(time.time() - frame.t)
+            time.sleep(0.05)  # a consumer 5x slower than the stream
+            if i == 20:
+                break
+    finally:
+        src.close()
+        _stop(server)
+    assert src.stats.dropped > 20
+    assert max(lags[5:]) < 0.1  # latency stays bounded: we always get a fresh frame
+
+
+def test_mjpeg_stream_survives_a_server_restart():
+    server = _serve()
+    port = server.server_address[1]
+    src = Source(f"http://127.0.0.1:{port}/live", reconnect_timeout=20)
+    got_after = 0
+    try:
+        frames = src.frames()
+        for _ in range(5):
+            next(frames)
+        _stop(server)
+        time.sleep(0.5)
+        server = _serve(port)
+        deadline = time.time() + 20
+        while time.time() < deadline and got_after < 5:
+            next(frames)
+            got_after += 1
+    finally:
+        src.close()
+        _stop(server)
+    assert got_after == 5
+    assert src.stats.reconnects >= 1
+    assert not src._thread.is_alive()  # stopped cleanly
+
+
+def test_sigint_leaves_readable_video_and_complete_jsonl(env, tmp_path):
+    jsonl, video = tmp_path / "r.jsonl", tmp_path / "r.mp4"
+    proc = subprocess.Popen(
+        [PY, "-m", "infantpose.cli", "run", str(env["data"] / "01"), "--bundle", str(env["bundle"]),
+         "--jsonl", str(jsonl), "--out", str(video), "--no-show"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.time() + 60
+    while time.time() < deadline and (not jsonl.exists() or len(jsonl.read_text().splitlines()) < 10):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "interrupted" in out
+    lines = jsonl.read_text().splitlines()
+    records = [json.loads(x) for x in lines]  # every line complete
+    assert 10 <= len(records) < 110
+    cap = cv2.VideoCapture(str(video))
+    assert cap.isOpened()
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == len(records)
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["run", "/nonexistent/clip.mp4"], "source not found"),
+        (["run", "97"], "cannot open camera 97"),
+        (["run", "http://user:secret@127.0.0.1:9/x"], "cannot open"),
+        (["run", "ftp://example/x"], "unsupported stream URL scheme"),
+    ],
+)
+def test_bad_inputs_exit_2_with_one_line(env, args, message):
+    res = _cli(*args, "--bundle", str(env["bundle"]))
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.count("\n") == 1 and res.stderr.startswith("error:"), res.stderr
+    assert message in res.stderr
+    assert "secret" not in res.stderr + res.stdout
+
+
+def test_unreadable_bundle_exit_2(env, tmp_path):
+    bad = tmp_path / "bundle"
+    bad.mkdir()
+    (bad / "manifest.json").write_text("{not json")
+    res = _cli("run", str(env["data"] / "11"), "--bundle", str(bad))
+    assert res.returncode == 2 and res.stderr.startswith("error:") and res.stderr.count("\n") == 1, res.stderr
+
+
+def test_redact_url():
+    assert redact_url("rtsp://admin:pw@10.0.0.2:554/s") == "rtsp://***@10.0.0.2:554/s"
+    assert redact_url("http://host/x") == "http://host/x"
+
+
+def test_one_euro_filter_smooths_noise_and_follows_steps():
+    from infantpose.runtime.smoothing import OneEuroFilter
+
+    rng = np.random.default_rng(0)
+    f = OneEuroFilter(min_cutoff=1.0, beta=0.0)
+    noisy = 100 + rng.normal(0, 2, 300)
+    out = np.array([f(np.array([v]), i / 30)[0] for i, v in enumerate(noisy)])
+    assert np.std(out[50:]) < 0.5 * np.std(noisy[50:])
+    f = OneEuroFilter(min_cutoff=1.0, beta=1.0)
+    step = [f(np.array([0.0 if i < 30 else 100.0]), i / 30)[0] for i in range(60)]
+    assert step[-1] > 95
+
+
+def test_tracker_detects_on_loss():
+    from infantpose.runtime.tracking import Tracker
+
+    t = Tracker()
+    assert t.needs_detection()
+    kp = np.array([[100 + 10 * i, 100 + 5 * i] for i in range(16)], float)
+    assert t.update(kp, np.full(16, 0.9), (640, 480)) and not t.needs_detection()
+    assert not t.update(kp, np.full(16, 0.05), (640, 480)) and t.needs_detection()
+
+
+if os.environ.get("INFANTPOSE_TEST_CAMERA"):  # pragma: no cover - needs a real webcam
+
+    def test_real_camera(env):
+        res = _cli("run", "0", "--bundle", str(env["bundle"]), "--max-frames", "10", "--no-show")
+        assert res.returncode == 0, res.stderr
