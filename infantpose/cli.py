@@ -83,7 +83,8 @@ def train(
         stage, data, recipe, out, epochs=epochs, batch=batch, lr=lr, init=init, resume=resume, seed=seed,
         device=device, workers=workers, dataset=dataset, temporal=temporal, pose2d=pose2d, max_steps=max_steps,
     )  # fmt: skip
-    typer.echo(f"best {res['metric']}: {res['best']:.4f}  checkpoints in {out}")
+    if res["best"] is not None:  # only rank 0 validates under torchrun
+        typer.echo(f"best {res['metric']}: {res['best']:.4f}  checkpoints in {out}")
 
 
 @app.command("eval")

@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): latency, throughput and memory, measured on this machine."""
