@@ -41,7 +41,8 @@ def synth(
     workers: int = typer.Option(1, min=1, help="Worker processes (one sequence each at a time)."),
     resume: bool = typer.Option(False, help="Skip frames already written."),
     cache: Path | None = typer.Option(None, help="Cache folder for anny and warp (default ~/.cache/infantpose)."),
-    contact_sheet: Path | None = typer.Option(None, help="Also write a PNG grid of sample frames with skeletons."),
+    contact_sheet: Path | None = typer.Option(None, help="Also write an image grid (PNG or JPG) of sample frames with skeletons."),
+    video: bool = typer.Option(False, help="Also encode each sequence as NN.mp4 (mp4v, 30 fps) in --out."),
 ) -> None:
     """Render synthetic infants (anny body model) in the MINI-RGBD file layout."""
     from infantpose.synth.generate import generate
@@ -51,6 +52,11 @@ def synth(
         from infantpose.synth.preview import contact_sheet as write_sheet
 
         typer.echo(f"contact sheet: {write_sheet(out, contact_sheet)}")
+    if video:
+        from infantpose.synth.preview import frames_to_video
+
+        for i in range(1, sequences + 1):
+            typer.echo(f"video: {frames_to_video(out / f'{i:02d}', out / f'{i:02d}.mp4')}")
     typer.echo(
         f"wrote {summary['rendered']} frames ({summary['frames']} in the dataset) to {out} "
         f"in {summary['seconds']:.1f} s: {summary['frames_per_s']:.1f} frames/s with {workers} worker(s)"

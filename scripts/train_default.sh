@@ -12,7 +12,7 @@ mkdir -p "$RUNS"
 
 # 12 infants x 500 frames at 30 fps, 640x480; splits 01-08 / 09-10 / 11-12 (card).
 $IP synth --out "$DATA" --sequences 12 --frames 500 --seed 2026 --workers 2 --resume \
-    --contact-sheet docs/synth_contact_sheet.png
+    --contact-sheet docs/synth_contact_sheet.jpg
 
 # step NAME EPOCHS ARGS...: train unless the run already finished its epochs.
 step() {

@@ -32,3 +32,23 @@ def contact_sheet(root: Path, out: Path, count: int = 12, columns: int = 4, widt
     out.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(out), tile(tiles, columns))
     return out
+
+
+def frames_to_video(seq_dir: Path, out: Path, fps: float = 30.0) -> Path:
+    """Encode a sequence's ``rgb/syn_*.png`` frames, in order, into an mp4v video."""
+    files = sorted((seq_dir / "rgb").glob("syn_*.png"))
+    if not files:
+        raise DatasetError(f"{seq_dir / 'rgb'}: no syn_*.png frames")
+    first = cv2.imread(str(files[0]))
+    h, w = first.shape[:2]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    try:
+        for f in files:
+            img = cv2.imread(str(f))
+            if img is None:
+                raise DatasetError(f"{f}: not a readable image")
+            writer.write(img)
+    finally:
+        writer.release()
+    return out
