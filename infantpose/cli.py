@@ -41,7 +41,9 @@ def synth(
     workers: int = typer.Option(1, min=1, help="Worker processes (one sequence each at a time)."),
     resume: bool = typer.Option(False, help="Skip frames already written."),
     cache: Path | None = typer.Option(None, help="Cache folder for anny and warp (default ~/.cache/infantpose)."),
-    contact_sheet: Path | None = typer.Option(None, help="Also write an image grid (PNG or JPG) of sample frames with skeletons."),
+    contact_sheet: Path | None = typer.Option(
+        None, help="Also write an image grid (PNG or JPG) of sample frames with skeletons."
+    ),
     video: bool = typer.Option(False, help="Also encode each sequence as NN.mp4 (mp4v, 30 fps) in --out."),
 ) -> None:
     """Render synthetic infants (anny body model) in the MINI-RGBD file layout."""
@@ -267,6 +269,54 @@ def demo(
     summary = run_source(pipe, src, RunOutputs(out / "demo.mp4", out / "demo.jsonl", None, show))
     typer.echo(summary.text())
     typer.echo(f"wrote {out / 'demo.mp4'} and {out / 'demo.jsonl'}")
+
+
+@app.command()
+def bench(
+    source: Path | None = typer.Option(None, help="Clip or image folder (default: the shipped demo clip)."),
+    bundle: Path | None = typer.Option(None, help="Bundle folder (default: the shipped one)."),
+    precisions: str = typer.Option("fp32,fp16,int8", help="Comma-separated precisions to benchmark."),
+    batch: str = typer.Option("1,4,16", help="Batch sizes for per-stage throughput."),
+    frames: int = typer.Option(300, min=20, help="Frames of the clip to run."),
+    threads: int = typer.Option(0, min=0, help="Inference threads (0: one per core)."),
+    device: str = typer.Option("cpu", help="cpu, cuda or tensorrt (onnxruntime providers)."),
+    live_seconds: float = typer.Option(10.0, help="Seconds of the simulated 30 fps live path."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the report as JSON."),
+    markdown: Path | None = typer.Option(None, help="Write the markdown table."),
+    plot: Path | None = typer.Option(None, help="Write a latency plot (PNG)."),
+    compare: list[Path] | None = typer.Option(None, help="Two JSON reports A B: print B/A ratios and exit."),
+) -> None:
+    """Latency, FPS, batch throughput, live capture-to-result latency and memory of a bundle."""
+    import json
+
+    from infantpose.benchmarks import report as rep
+    from infantpose.errors import InfantposeError
+
+    if compare:
+        if len(compare) != 2:
+            raise InfantposeError("--compare takes exactly two JSON reports: --compare A.json --compare B.json")
+        a, b = (json.loads(p.read_text()) for p in compare)
+        typer.echo(rep.compare(a, b))
+        return
+    from infantpose.benchmarks.suite import bench as run_bench
+    from infantpose.runtime.pipeline import DEFAULT_BUNDLE
+
+    clip = source or DEFAULT_BUNDLE.parent / "demo.mp4"
+    if not clip.exists():
+        raise InfantposeError(f"{clip}: no such clip (pass --source)")
+    result = run_bench(
+        bundle, clip, tuple(p.strip() for p in precisions.split(",") if p.strip()),
+        tuple(int(b) for b in batch.split(",")), frames, threads, device, live_seconds, log=typer.echo,
+    )  # fmt: skip
+    table = rep.markdown(result)
+    typer.echo(table)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(result, indent=2) + "\n")
+    if markdown is not None:
+        markdown.write_text(table + "\n")
+    if plot is not None:
+        rep.plot(result, plot)
 
 
 def main() -> None:

@@ -32,22 +32,6 @@ def rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def load_frames(source: Path, limit: int = 300) -> list[np.ndarray]:
-    """Up to ``limit`` BGR frames of a video file or image folder."""
-    from infantpose.runtime.sources import Source
-
-    src = Source(str(source))
-    frames = []
-    try:
-        for f in src.frames():
-            frames.append(f.image)
-            if len(frames) >= limit:
-                break
-    finally:
-        src.close()
-    return frames
-
-
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bundle", type=Path, default=None)
@@ -58,11 +42,12 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
 
+    from infantpose.benchmarks.harness import load_frames
     from infantpose.runtime.overlay import annotate
     from infantpose.runtime.pipeline import Pipeline
     from infantpose.runtime.sinks import JsonlSink
 
-    frames = load_frames(args.source)
+    frames = load_frames(args.source, 300)
     pipe = Pipeline.from_bundle(args.bundle, threads=args.threads, device="cpu")
     sink = JsonlSink(Path(os.devnull))
     samples = []
