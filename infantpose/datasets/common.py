@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -90,3 +91,18 @@ def inside_image(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     w, h = size
     p = np.asarray(points)
     return (p[:, 0] >= 0) & (p[:, 0] <= w - 1) & (p[:, 1] >= 0) & (p[:, 1] <= h - 1)
+
+
+class SampleList(Sequence[Sample]):
+    """A reader whose samples are all parsed up front into ``self.samples``."""
+
+    samples: list[Sample]
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int) -> Sample:  # type: ignore[override]
+        return self.samples[i]
+
+    def __iter__(self) -> Iterator[Sample]:
+        return iter(self.samples)

@@ -13,12 +13,12 @@ Reading ``.mat`` files needs scipy (the ``train`` extra).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from infantpose.datasets.common import Sample, inside_image
+from infantpose.datasets.common import Sample, SampleList, inside_image
 from infantpose.errors import DatasetError
 from infantpose.geometry import box_from_points
 from infantpose.skeleton import MPI_INF_3DHP
@@ -49,7 +49,7 @@ def _cell(mat: dict, key: str, path: Path) -> list[np.ndarray]:
     return [np.asarray(c, dtype=np.float64) for c in cell.reshape(-1)]
 
 
-class MPIInf3DHP(Sequence[Sample]):
+class MPIInf3DHP(SampleList):
     """MPI-INF-3DHP samples (28 joints) every ``stride`` frames of the chosen cameras.
 
     Thresholds are per-sample neck to head-top lengths (px and mm).
@@ -105,12 +105,3 @@ class MPIInf3DHP(Sequence[Sample]):
                                 frame_in_video=f,
                             )
                         )
-
-    def __len__(self) -> int:
-        return len(self.samples)
-
-    def __getitem__(self, i: int) -> Sample:  # type: ignore[override]
-        return self.samples[i]
-
-    def __iter__(self) -> Iterator[Sample]:
-        return iter(self.samples)

@@ -12,12 +12,11 @@ returns 0-based pixels. ``scale`` is the person height / 200 px.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from infantpose.datasets.common import Sample
+from infantpose.datasets.common import Sample, SampleList
 from infantpose.errors import DatasetError
 from infantpose.geometry import PIXEL_STD
 from infantpose.skeleton import MPII
@@ -25,7 +24,7 @@ from infantpose.skeleton import MPII
 SPLIT_FILES = {"train": "train.json", "val": "valid.json", "valid": "valid.json"}
 
 
-class MPIIDataset(Sequence[Sample]):
+class MPIIDataset(SampleList):
     """MPII samples (16 joints, MPII order) with a box from center/scale.
 
     PCKh thresholds here are the upper-neck to head-top length in px (the
@@ -74,12 +73,3 @@ class MPIIDataset(Sequence[Sample]):
             box=np.array([center[0] - half, center[1] - half, center[0] + half, center[1] + half]),
             pckh_2d=head,
         )
-
-    def __len__(self) -> int:
-        return len(self.samples)
-
-    def __getitem__(self, i: int) -> Sample:  # type: ignore[override]
-        return self.samples[i]
-
-    def __iter__(self) -> Iterator[Sample]:
-        return iter(self.samples)

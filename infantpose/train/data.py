@@ -112,11 +112,8 @@ class EpochDataset(Dataset):
         return np.random.default_rng([self.seed, self.epoch, i])
 
 
-class Pose2DDataset(EpochDataset):
-    """Crops around the infant box with heatmap targets.
-
-    Item: image (3, h, w) float32, heatmaps (J, h/s, w/s), weights (J,).
-    """
+class ImageDataset(EpochDataset):
+    """Base for datasets of frames: samples, stage params, augmentation switch, frame cache."""
 
     def __init__(self, samples: list[Sample], params: dict[str, Any], augment: bool, seed: int = 0) -> None:
         self.samples = samples
@@ -124,12 +121,22 @@ class Pose2DDataset(EpochDataset):
         self.augment = augment
         self.seed = seed
         self.cache = ImageCache()
-        self.size = tuple(params["input_size"])
-        s = int(params["heatmap_stride"])
-        self.hm_size = (self.size[0] // s, self.size[1] // s)
 
     def __len__(self) -> int:
         return len(self.samples)
+
+
+class Pose2DDataset(ImageDataset):
+    """Crops around the infant box with heatmap targets.
+
+    Item: image (3, h, w) float32, heatmaps (J, h/s, w/s), weights (J,).
+    """
+
+    def __init__(self, samples: list[Sample], params: dict[str, Any], augment: bool, seed: int = 0) -> None:
+        super().__init__(samples, params, augment, seed)
+        self.size = tuple(params["input_size"])
+        s = int(params["heatmap_stride"])
+        self.hm_size = (self.size[0] // s, self.size[1] // s)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         s = self.samples[i]
@@ -155,21 +162,14 @@ class Pose2DDataset(EpochDataset):
         return torch.from_numpy(x), torch.from_numpy(target), torch.from_numpy(vis.astype(np.float32))
 
 
-class DetectorDataset(EpochDataset):
+class DetectorDataset(ImageDataset):
     """Whole frames letterboxed to the detector input with centre/size/offset targets."""
 
     def __init__(self, samples: list[Sample], params: dict[str, Any], augment: bool, seed: int = 0) -> None:
-        self.samples = samples
-        self.p = params
-        self.augment = augment
-        self.seed = seed
-        self.cache = ImageCache()
+        super().__init__(samples, params, augment, seed)
         self.size = tuple(params["input_size"])
         self.stride = int(params["stride"])
         self.out_size = (self.size[0] // self.stride, self.size[1] // self.stride)
-
-    def __len__(self) -> int:
-        return len(self.samples)
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         s = self.samples[i]
@@ -297,17 +297,11 @@ class LifterDataset(EpochDataset):
         return torch.from_numpy(x.T.copy()), torch.from_numpy(y[:, None])
 
 
-class FasterRCNNDataset(EpochDataset):
+class FasterRCNNDataset(ImageDataset):
     """Whole frames (RGB 0-1, as torchvision's detectors take them) with one infant box."""
 
     def __init__(self, samples: list[Sample], augment: bool, seed: int = 0) -> None:
-        self.samples = samples
-        self.augment = augment
-        self.seed = seed
-        self.cache = ImageCache()
-
-    def __len__(self) -> int:
-        return len(self.samples)
+        super().__init__(samples, {}, augment, seed)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         s = self.samples[i]
