@@ -80,6 +80,7 @@ def train(
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     workers: int = typer.Option(0, min=0, help="DataLoader worker processes."),
     dataset: str = typer.Option("auto", help="auto, minirgbd, mpii or mpi_inf_3dhp."),
+    extra_data: list[Path] | None = typer.Option(None, help="More training data (every sequence; repeatable)."),
     temporal: bool = typer.Option(False, help="lifter: train the causal temporal lifter."),
     pose2d: Path | None = typer.Option(None, help="lifter: fine-tune on this 2D network's predictions."),
     max_steps: int | None = typer.Option(None, min=1, help="Cap on steps per epoch (smoke runs)."),
@@ -90,6 +91,7 @@ def train(
     res = train_stage(
         stage, data, recipe, out, epochs=epochs, batch=batch, lr=lr, init=init, resume=resume, seed=seed,
         device=device, workers=workers, dataset=dataset, temporal=temporal, pose2d=pose2d, max_steps=max_steps,
+        extra_data=extra_data or [],
     )  # fmt: skip
     if res["best"] is not None:  # only rank 0 validates under torchrun
         typer.echo(f"best {res['metric']}: {res['best']:.4f}  checkpoints in {out}")

@@ -3,16 +3,21 @@
 #   generate the synthetic set -> train detector, lifter, temporal lifter, pose2d ->
 #   fine-tune both lifters on the 2D network's predictions -> evaluate on the test split.
 # Every step resumes where it stopped (re-run the script after an interruption).
-# Usage: scripts/train_default.sh [DATA_DIR] [RUNS_DIR]      (logs: RUNS_DIR/*.log)
+# Usage: scripts/train_default.sh [DATA_DIR] [RUNS_DIR] [EXTRA_DIR]   (logs: RUNS_DIR/*.log)
 set -euo pipefail
 DATA=${1:-data/synth-default}
 RUNS=${2:-runs/default}
+EXTRA=${3:-data/synth-extra}
 IP=${IP:-.venv/bin/infantpose}
 mkdir -p "$RUNS"
 
 # 12 infants x 500 frames at 30 fps, 640x480; splits 01-08 / 09-10 / 11-12 (card).
 $IP synth --out "$DATA" --sequences 12 --frames 500 --seed 2026 --workers 2 --resume \
     --contact-sheet docs/synth_contact_sheet.jpg
+
+# 48 more infants x 100 frames, training only: variety of bodies and blankets matters more
+# than more frames of the same 8 infants (the detector over-fitted the 8 training blankets).
+$IP synth --out "$EXTRA" --sequences 48 --frames 100 --seed 7777 --workers 2 --resume
 
 # step NAME EPOCHS ARGS...: train unless the run already finished its epochs.
 step() {
@@ -27,12 +32,13 @@ step() {
     $IP train "$@" --data "$DATA" --out "$dir" --epochs "$epochs" $resume > "$RUNS/$name.log" 2>&1
 }
 
-step detector 12 detector
-step lifter 40 lifter
-step temporal 40 lifter --temporal
-step pose2d 24 pose2d
-step lifter_ft 15 lifter --init "$RUNS/lifter/best.pt" --pose2d "$RUNS/pose2d/best.pt" --lr 2e-4
-step temporal_ft 15 lifter --temporal --init "$RUNS/temporal/best.pt" --pose2d "$RUNS/pose2d/best.pt" --lr 2e-4
+step detector 16 detector --extra-data "$EXTRA"
+step lifter 30 lifter --extra-data "$EXTRA"
+step temporal 30 lifter --temporal --extra-data "$EXTRA"
+step pose2d 14 pose2d --extra-data "$EXTRA"
+step lifter_ft 10 lifter --extra-data "$EXTRA" --init "$RUNS/lifter/best.pt" --pose2d "$RUNS/pose2d/best.pt" --lr 2e-4
+step temporal_ft 10 lifter --temporal --extra-data "$EXTRA" --init "$RUNS/temporal/best.pt" \
+    --pose2d "$RUNS/pose2d/best.pt" --lr 2e-4
 
 for proto in standard seed; do
     $IP eval --data "$DATA" --split test --protocol "$proto" --detector "$RUNS/detector/best.pt" \

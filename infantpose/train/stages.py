@@ -76,15 +76,26 @@ def train(
     progress: bool = True,
     train_split: str = "train",
     val_split: str = "val",
+    extra_data: list[Path] | None = None,
 ) -> dict[str, Any]:
     """Train ``stage`` ("detector", "pose2d" or "lifter") on ``data``; checkpoints go to ``out``."""
     key = "temporal" if (stage == "lifter" and temporal) else stage
     r = _setup(key, recipe, {"epochs": epochs, "batch": batch, "lr": lr})
     train_s = D.load_samples(data, train_split, dataset)
+    for extra in extra_data or []:  # every sequence of an extra set is training data; names kept apart
+        train_s += [replace(s, sequence=f"{extra.name}/{s.sequence}") for s in D.load_samples(extra, "all", dataset)]
     val_s = _spread(D.load_samples(data, val_split, dataset), VAL_LIMIT)
     params = dict(r["params"])
-    extra: dict[str, Any] = {"recipe": recipe, "data": {"root": str(data), "train": train_split, "val": val_split,
-                                                         "train_frames": len(train_s)}}  # fmt: skip
+    extra: dict[str, Any] = {
+        "recipe": recipe,
+        "data": {
+            "root": str(data),
+            "train": train_split,
+            "val": val_split,
+            "train_frames": len(train_s),
+            "extra": [str(e) for e in extra_data or []],
+        },
+    }
     cfg = FitConfig(
         out=out, epochs=r["epochs"], batch=r["batch"], lr=r["lr"], weight_decay=r.get("weight_decay", 0.0),
         lr_gamma=r.get("lr_gamma", 1.0), seed=seed, resume=resume, device=device, workers=workers,
@@ -179,7 +190,12 @@ def _lifter_data(
     window = int(params["window"])
     inputs = None
     if pose2d is not None:
-        inputs = predicted_2d(pose2d, train_s, out / "pred2d_train.npz")
+        import hashlib
+
+        key = hashlib.sha1(f"{pose2d.resolve()}:{pose2d.stat().st_mtime_ns}".encode())
+        key.update("|".join(sorted({f"{s.sequence}" for s in train_s})).encode())
+        # Shared by every lifter fine-tuned on the same 2D network and data.
+        inputs = predicted_2d(pose2d, train_s, pose2d.parent / f"pred2d_{key.hexdigest()[:12]}.npz")
     train_set = D.LifterDataset(seqs, stats, window, augment=True, noise_px=r.get("noise_px", 0.0),
                                 seed=seed, inputs_2d=inputs)  # fmt: skip
 
