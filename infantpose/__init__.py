@@ -10,7 +10,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-from infantpose.bundle import Bundle, load_bundle  # noqa: E402
+from infantpose.bundle import Bundle, load_bundle
 
 
 def __getattr__(name: str) -> Any:
@@ -21,4 +21,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'infantpose' has no attribute {name!r}")
 
 
-__all__ = ["Bundle", "Pipeline", "__version__", "load_bundle"]  # noqa: F822
+__all__ = ["Bundle", "Pipeline", "__version__", "load_bundle"]
