@@ -7,7 +7,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 # torch/torchvision pinned to the builds measured in ARCHITECTURE.md.
 TORCH_PINS := "torch==2.14.1" "torchvision==0.29.1"
 
-.PHONY: demo test lint system clean
+.PHONY: demo test lint bench train-default clean
 
 $(VENV)/.base: pyproject.toml
 	@./scripts/setup-system.sh
@@ -26,6 +26,14 @@ demo: $(VENV)/.base
 test: $(VENV)/.full
 	$(VENV)/bin/ruff check infantpose tests
 	$(PY) -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then exit 0; else exit $$rc; fi
+
+# The whole default recipe: generate -> train -> evaluate (resumable; hours on 2 CPU cores).
+train-default: $(VENV)/.full
+	IP=$(VENV)/bin/infantpose scripts/train_default.sh
+
+bench: $(VENV)/.base
+	$(VENV)/bin/infantpose bench --json docs/benchmarks/bench.json --markdown docs/benchmarks/bench.md \
+	    --plot docs/benchmarks/latency.png
 
 lint: $(VENV)/.full
 	$(VENV)/bin/ruff check infantpose tests
