@@ -239,3 +239,21 @@ if os.environ.get("INFANTPOSE_TEST_CAMERA"):  # pragma: no cover - needs a real 
     def test_real_camera(env):
         res = _cli("run", "0", "--bundle", str(env["bundle"]), "--max-frames", "10", "--no-show")
         assert res.returncode == 0, res.stderr
+
+
+def test_bench_writes_json_markdown_and_plot(env, tmp_path):
+    res = _cli("bench", "--bundle", str(env["bundle"]), "--source", str(env["data"] / "11"), "--frames", "20",
+               "--precisions", "fp32", "--batch", "1,2", "--live-seconds", "1", "--json", str(tmp_path / "b.json"),
+               "--markdown", str(tmp_path / "b.md"), "--plot", str(tmp_path / "b.png"))  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    report = json.loads((tmp_path / "b.json").read_text())
+    row = report["rows"][0]
+    assert row["precision"] == "fp32" and row["tracking"]["fps"] > 0
+    assert row["detector_every_frame"]["detector_runs"] == 20
+    assert set(row["batch"]["pose2d"]) == {"1", "2"}
+    assert row["live"]["capture_to_result_ms"]["p99"] > 0
+    assert report["machine"]["cpu"] and report["peak_rss_mb"] > 0
+    assert "| onnxruntime fp32 |" in (tmp_path / "b.md").read_text()
+    assert cv2.imread(str(tmp_path / "b.png")) is not None
+    cmp = _cli("bench", "--compare", str(tmp_path / "b.json"), "--compare", str(tmp_path / "b.json"))
+    assert cmp.returncode == 0 and "1.00" in cmp.stdout
