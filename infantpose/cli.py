@@ -287,6 +287,7 @@ def bench(
     markdown: Path | None = typer.Option(None, help="Write the markdown table."),
     plot: Path | None = typer.Option(None, help="Write a latency plot (PNG)."),
     compare: list[Path] | None = typer.Option(None, help="Two JSON reports A B: print B/A ratios and exit."),
+    torch_rows: bool = typer.Option(False, "--torch", help="Add PyTorch eager and seed-architecture rows."),
 ) -> None:
     """Latency, FPS, batch throughput, live capture-to-result latency and memory of a bundle."""
     import json
@@ -309,6 +310,7 @@ def bench(
     result = run_bench(
         bundle, clip, tuple(p.strip() for p in precisions.split(",") if p.strip()),
         tuple(int(b) for b in batch.split(",")), frames, threads, device, live_seconds, log=typer.echo,
+        torch_rows=torch_rows,
     )  # fmt: skip
     table = rep.markdown(result)
     typer.echo(table)

@@ -36,6 +36,13 @@ def markdown(report: dict[str, Any]) -> str:
             f"{live['capture_to_result_ms']['p99']:.1f} ({live['p99_in_frame_intervals']:.2f}) | "
             f"{live['dropped']} of {live['published']} | {sum(r['model_mb'].values()):.1f} |"
         )
+    for r in report.get("torch_rows", []):
+        stage_ms = [sum(_ms(r, "detector_every_frame", f"{s}.{p}") for p in ("pre", "infer", "post")) for s in STAGES]
+        lines.append(
+            f"| {r['name']} | {r['tracking']['fps']:.2f} | {r['detector_every_frame']['fps']:.2f} | "
+            f"{stage_ms[0]:.2f} | {stage_ms[1]:.2f} | {stage_ms[2]:.2f} | "
+            f"{_ms(r, 'tracking', 'total'):.2f} / {_ms(r, 'tracking', 'total', 'p99'):.2f} | - | - | - |"
+        )
     lines += ["", "Batch throughput (items/s of the backend alone):", "",
               "| row | stage | " + " | ".join(f"batch {b}" for b in report["rows"][0]["batch"]["pose2d"]) + " |",
               "|---|---|" + "---|" * len(report["rows"][0]["batch"]["pose2d"])]  # fmt: skip

@@ -30,6 +30,7 @@ def bench(
     device: str = "cpu",
     live_seconds: float = 10.0,
     log: Any = print,
+    torch_rows: bool = False,
 ) -> dict[str, Any]:
     """Benchmark each available precision of the bundle on ``source``; returns the JSON report."""
     root = bundle or DEFAULT_BUNDLE
@@ -63,6 +64,20 @@ def bench(
             "live": live,
             "model_mb": sizes,
         })  # fmt: skip
+    extra_rows = []
+    if torch_rows:
+        from infantpose.benchmarks.torch_rows import pytorch_row, seed_row
+
+        log("pytorch eager: the bundle's checkpoints")
+        try:
+            extra_rows.append(pytorch_row(root, clip, threads))
+        except (InfantposeError, ImportError) as e:
+            log(f"pytorch eager row skipped: {e}")
+        log("seed architecture (random weights, speed only)")
+        try:
+            extra_rows.append(seed_row(clip, b.stage("lifter").params))
+        except ImportError as e:
+            log(f"seed row skipped: {e}")
     machine = system_info()
     machine["threads"] = str(threads or "onnxruntime default (one per core)")
     return {
@@ -72,5 +87,6 @@ def bench(
         "frame_size": list(clip[0].shape[1::-1]),
         "machine": machine,
         "rows": rows,
+        "torch_rows": extra_rows,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }

@@ -1,0 +1,76 @@
+"""PyTorch eager rows for ``infantpose bench`` (torch imported here only).
+
+* ``pytorch_row``: the bundle's own training checkpoints in eager mode: the reference the
+  exported models are compared with.
+* ``seed_row``: the published architecture (Faster R-CNN R50-FPN + Simple Baselines R50
+  256x256 + Martinez 1024) with random weights: **speed only**, it predicts nothing useful.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from infantpose.benchmarks.harness import run_clip
+from infantpose.bundle import load_bundle
+from infantpose.errors import InfantposeError
+from infantpose.runtime.pipeline import Pipeline, SmoothingConfig
+from infantpose.runtime.stages import DetectorStage, LifterStage, PoseStage
+from infantpose.runtime.tracking import TrackerConfig
+
+
+def _pipeline(stages: dict[str, Any], detector_period: int) -> Pipeline:
+    return Pipeline(stages["detector"], stages["pose2d"], stages["lifter"], "mpii",
+                    TrackerConfig(detector_period=detector_period), SmoothingConfig(enabled=False))  # fmt: skip
+
+
+def pytorch_row(bundle: Path, clip: list[np.ndarray], threads: int = 0) -> dict[str, Any]:
+    """Eager PyTorch over the checkpoints recorded in the bundle's manifest."""
+    import torch
+
+    from infantpose.train.checkpoint import load_checkpoint
+    from infantpose.train.torch_backend import stage_from_checkpoint
+
+    if threads:
+        torch.set_num_threads(threads)
+    training = load_bundle(bundle).manifest.meta.get("training", {})
+    stages = {}
+    for name in ("detector", "pose2d", "lifter"):
+        path = Path(training.get(name, {}).get("checkpoint", ""))
+        if not path.is_file():
+            raise InfantposeError(f"{path}: the bundle's {name} checkpoint is not here (PyTorch row skipped)")
+        stages[name] = stage_from_checkpoint(load_checkpoint(path))
+    return {
+        "name": "pytorch eager fp32",
+        "backend": "pytorch/cpu",
+        "precision": "fp32",
+        "tracking": run_clip(_pipeline(stages, 0), clip),
+        "detector_every_frame": run_clip(_pipeline(stages, 1), clip),
+    }
+
+
+def seed_row(clip: list[np.ndarray], lifter_params: dict[str, Any], frames: int = 10) -> dict[str, Any]:
+    """Random-weight seed architecture in eager PyTorch, detector on every frame (speed only)."""
+    import torch
+
+    from infantpose.train.models import build_model
+    from infantpose.train.recipes import get_recipe
+    from infantpose.train.torch_backend import TorchBackend
+
+    torch.manual_seed(0)
+    stages: dict[str, Any] = {}
+    for name, cls in (("detector", DetectorStage), ("pose2d", PoseStage), ("lifter", LifterStage)):
+        r = get_recipe(name, "seed")
+        params = {**r["params"], **(lifter_params if name == "lifter" else {})}
+        model = build_model(r["arch"], **r["model"]).eval()
+        stages[name] = cls(TorchBackend(model, r["arch"]), params)
+    row = run_clip(_pipeline(stages, 1), clip[:frames], warmup=1)
+    return {
+        "name": "seed architecture, pytorch eager (speed only)",
+        "backend": "pytorch/cpu",
+        "precision": "fp32",
+        "tracking": row,
+        "detector_every_frame": row,
+    }
