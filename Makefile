@@ -7,7 +7,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 # torch/torchvision pinned to the builds measured in ARCHITECTURE.md.
 TORCH_PINS := "torch==2.14.1" "torchvision==0.29.1"
 
-.PHONY: demo test lint bench train-default clean
+.PHONY: demo test lint bench peer-mediapipe train-default clean
 
 $(VENV)/.base: pyproject.toml
 	@./scripts/setup-system.sh
@@ -34,6 +34,14 @@ train-default: $(VENV)/.full
 bench: $(VENV)/.base
 	$(VENV)/bin/infantpose bench --json docs/benchmarks/bench.json --markdown docs/benchmarks/bench.md \
 	    --plot docs/benchmarks/latency.png
+
+# MediaPipe Pose on the demo clip, in its own venv (mediapipe 0.10.21 pins numpy 1.x).
+peer-mediapipe:
+	@test -x .venv-mediapipe/bin/python || $(PYTHON) -m venv .venv-mediapipe
+	.venv-mediapipe/bin/python -m pip --disable-pip-version-check -q install "mediapipe==0.10.21" \
+	    "opencv-python-headless<4.11" "numpy<2"
+	.venv-mediapipe/bin/python infantpose/benchmarks/peers/mediapipe_pose.py infantpose/assets/demo.mp4 \
+	    --json docs/benchmarks/mediapipe.json
 
 lint: $(VENV)/.full
 	$(VENV)/bin/ruff check infantpose tests

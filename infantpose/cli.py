@@ -288,6 +288,7 @@ def bench(
     plot: Path | None = typer.Option(None, help="Write a latency plot (PNG)."),
     compare: list[Path] | None = typer.Option(None, help="Two JSON reports A B: print B/A ratios and exit."),
     torch_rows: bool = typer.Option(False, "--torch", help="Add PyTorch eager and seed-architecture rows."),
+    peer: list[Path] | None = typer.Option(None, help="Peer row JSON (e.g. make peer-mediapipe) to include."),
 ) -> None:
     """Latency, FPS, batch throughput, live capture-to-result latency and memory of a bundle."""
     import json
@@ -312,6 +313,10 @@ def bench(
         tuple(int(b) for b in batch.split(",")), frames, threads, device, live_seconds, log=typer.echo,
         torch_rows=torch_rows,
     )  # fmt: skip
+    for path in peer or []:
+        if not path.is_file():
+            raise InfantposeError(f"{path}: peer report not found (make peer-mediapipe writes one)")
+        result.setdefault("peers", []).append(json.loads(path.read_text()))
     table = rep.markdown(result)
     typer.echo(table)
     if json_out is not None:

@@ -43,6 +43,12 @@ def markdown(report: dict[str, Any]) -> str:
             f"{stage_ms[0]:.2f} | {stage_ms[1]:.2f} | {stage_ms[2]:.2f} | "
             f"{_ms(r, 'tracking', 'total'):.2f} / {_ms(r, 'tracking', 'total', 'p99'):.2f} | - | - | - |"
         )
+    for r in report.get("peers", []):
+        t = r["tracking"]
+        lines.append(
+            f"| {r['name']} (peer, 2D + 3D landmarks) | {t['fps']:.1f} | - | - | - | - | "
+            f"{t['ms']['total']['median']:.2f} / {t['ms']['total']['p99']:.2f} | - | - | - |"
+        )
     lines += ["", "Batch throughput (items/s of the backend alone):", "",
               "| row | stage | " + " | ".join(f"batch {b}" for b in report["rows"][0]["batch"]["pose2d"]) + " |",
               "|---|---|" + "---|" * len(report["rows"][0]["batch"]["pose2d"])]  # fmt: skip
