@@ -32,12 +32,12 @@ step() {
     $IP train "$@" --data "$DATA" --out "$dir" --epochs "$epochs" $resume > "$RUNS/$name.log" 2>&1
 }
 
-step detector 16 detector --extra-data "$EXTRA"
-step lifter 30 lifter --extra-data "$EXTRA"
-step temporal 30 lifter --temporal --extra-data "$EXTRA"
-step pose2d 14 pose2d --extra-data "$EXTRA"
-step lifter_ft 10 lifter --extra-data "$EXTRA" --init "$RUNS/lifter/best.pt" --pose2d "$RUNS/pose2d/best.pt" --lr 2e-4
-step temporal_ft 10 lifter --temporal --extra-data "$EXTRA" --init "$RUNS/temporal/best.pt" \
+step detector 11 detector --extra-data "$EXTRA"
+step lifter 20 lifter --extra-data "$EXTRA"
+step temporal 20 lifter --temporal --extra-data "$EXTRA"
+step pose2d 10 pose2d --extra-data "$EXTRA"
+step lifter_ft 6 lifter --extra-data "$EXTRA" --init "$RUNS/lifter/best.pt" --pose2d "$RUNS/pose2d/best.pt" --lr 2e-4
+step temporal_ft 6 lifter --temporal --extra-data "$EXTRA" --init "$RUNS/temporal/best.pt" \
     --pose2d "$RUNS/pose2d/best.pt" --lr 2e-4
 
 for proto in standard seed; do
