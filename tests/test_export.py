@@ -55,12 +55,18 @@ def test_each_stage_exports_and_matches_pytorch(setup, key):
 
 def test_bundle_has_all_precisions_and_int8_drift(setup):
     b = load_bundle(setup["bundle"])
+    left_out = b.manifest.meta["int8_left_out"]
     for stage in ("detector", "pose2d", "lifter"):
         precisions = {a.precision for a in b.stage(stage).artifacts}
+        if stage in left_out:  # an INT8 model that fails its drift check is never shipped
+            assert precisions == {"fp32", "fp16"}
+            assert left_out[stage]["drift"] > left_out[stage]["max_drift"]
+            continue
         assert precisions == {"fp32", "fp16", "int8"}
         int8 = b.artifact(stage, "int8")
         assert int8.info["calibration"] == "minmax" and int8.info["calibration_samples"] >= 200
-        assert np.isfinite(int8.info["drift"])
+        assert int8.info["passed"] and int8.info["drift"] <= int8.info["max_drift"]
+    assert len(left_out) < 3, "at least one stage must quantise within its limit"
     assert b.stage("pose2d").params["input_size"] == [160, 160]
     assert len(b.stage("lifter").params["mean_2d"]) == 32
     assert b.manifest.meta["training"]["pose2d"]["checkpoint_sha256"]

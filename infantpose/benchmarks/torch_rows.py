@@ -63,7 +63,8 @@ def seed_row(clip: list[np.ndarray], lifter_params: dict[str, Any], frames: int 
     stages: dict[str, Any] = {}
     for name, cls in (("detector", DetectorStage), ("pose2d", PoseStage), ("lifter", LifterStage)):
         r = get_recipe(name, "seed")
-        params = {**r["params"], **(lifter_params if name == "lifter" else {})}
+        stats = {k: lifter_params[k] for k in ("mean_2d", "std_2d", "mean_3d", "std_3d")}
+        params = {**r["params"], **(stats if name == "lifter" else {})}
         model = build_model(r["arch"], **r["model"]).eval()
         stages[name] = cls(TorchBackend(model, r["arch"]), params)
     row = run_clip(_pipeline(stages, 1), clip[:frames], warmup=1)

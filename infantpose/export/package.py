@@ -71,6 +71,7 @@ def export_bundle(
     out.mkdir(parents=True, exist_ok=True)
     stages: dict[str, Stage] = {}
     training: dict[str, Any] = {}
+    skipped: dict[str, Any] = {}
     for name in STAGE_ORDER:
         path = checkpoints[name]
         ck = load_checkpoint(path)
@@ -87,8 +88,14 @@ def export_bundle(
         if "int8" in precisions and ck["arch"] != "fasterrcnn":
             log(f"{name}: INT8 ({calib_method} calibration on {calib_count} real inputs)")
             calib = calibration_inputs(name, ck["params"], calib_data, calib_count)
-            arts.append(to_int8(fp32_path, out / f"{name}.int8.onnx", fp32, calib, calib_method,
-                                _drift(name, ck["params"]), MAX_DRIFT[name]))  # fmt: skip
+            int8 = to_int8(fp32_path, out / f"{name}.int8.onnx", fp32, calib, calib_method,
+                           _drift(name, ck["params"]), MAX_DRIFT[name])  # fmt: skip
+            if int8.info["passed"]:
+                arts.append(int8)
+            else:  # never ship an INT8 model that fails its own check: the stage runs FP32 in the int8 set
+                (out / int8.file).unlink()
+                skipped[name] = {"drift": int8.info["drift"], "max_drift": MAX_DRIFT[name]}
+                log(f"{name}: INT8 left out (drift {int8.info['drift']:.3f} > {MAX_DRIFT[name]}); FP32 is used instead")
         if tensorrt:
             arts += _engines(name, out, arts, log)
         stages[name] = Stage(params={**ck["params"], "arch": ck["arch"]}, artifacts=arts)
@@ -105,6 +112,7 @@ def export_bundle(
             "infantpose": __version__,
             "units": {"kp2d": "px of the input frame", "kp3d": "mm, camera axes, root (pelvis) at the origin"},
             "training": training,
+            "int8_left_out": skipped,
         },
     )
     return write_manifest(out, manifest)

@@ -94,7 +94,8 @@ def to_int8(
     prepared = dst.with_name(f".{dst.name}.prep.onnx")  # shape inference + graph optimisation first
     quant_pre_process(str(src), str(prepared), skip_symbolic_shape=True)
     nodes = _compute_nodes(prepared)
-    attempts = [[], [nodes[0], nodes[-1]]] if len(nodes) > 2 else [[]]
+    # Widening FP32 fallbacks: nothing, the first and last layers, then the second half of the network.
+    attempts = [[], [nodes[0], nodes[-1]], [nodes[0], *nodes[len(nodes) // 2 :]]] if len(nodes) > 2 else [[]]
     ref = OnnxRuntimeBackend(src)({name: held})
     value = float("nan")
     for exclude in attempts:
@@ -108,6 +109,14 @@ def to_int8(
         if value <= max_drift:
             break
     prepared.unlink(missing_ok=True)
-    info = {**_derived(fp32.info), "calibration": method, "calibration_samples": len(fit), "fp32_nodes": exclude,
-            "drift": value, "format": "QDQ per-channel"}  # fmt: skip
+    info = {
+        **_derived(fp32.info),
+        "calibration": method,
+        "calibration_samples": len(fit),
+        "fp32_nodes": exclude,
+        "drift": value,
+        "max_drift": max_drift,
+        "passed": value <= max_drift,
+        "format": "QDQ per-channel",
+    }
     return replace(fp32, file=dst.name, precision="int8", sha256="", info=info)
