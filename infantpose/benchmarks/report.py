@@ -15,6 +15,11 @@ def _ms(row: dict, mode: str, key: str, stat: str = "median") -> float:
     return row[mode]["ms"].get(key, {}).get(stat, float("nan"))
 
 
+def _stage_ms(row: dict, stage: str) -> float:
+    """Median pre + infer + post ms of one stage with the detector on every frame."""
+    return sum(_ms(row, "detector_every_frame", f"{stage}.{p}") for p in ("pre", "infer", "post"))
+
+
 def markdown(report: dict[str, Any]) -> str:
     """The README table of a bench report."""
     m = report["machine"]
@@ -27,7 +32,7 @@ def markdown(report: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["rows"]:
-        stage_ms = [sum(_ms(r, "detector_every_frame", f"{s}.{p}") for p in ("pre", "infer", "post")) for s in STAGES]
+        stage_ms = [_stage_ms(r, s) for s in STAGES]
         live = r["live"]
         lines.append(
             f"| {r['name']} | {r['tracking']['fps']:.1f} | {r['detector_every_frame']['fps']:.1f} | "
@@ -37,7 +42,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"{live['dropped']} of {live['published']} | {sum(r['model_mb'].values()):.1f} |"
         )
     for r in report.get("torch_rows", []):
-        stage_ms = [sum(_ms(r, "detector_every_frame", f"{s}.{p}") for p in ("pre", "infer", "post")) for s in STAGES]
+        stage_ms = [_stage_ms(r, s) for s in STAGES]
         lines.append(
             f"| {r['name']} | {r['tracking']['fps']:.2f} | {r['detector_every_frame']['fps']:.2f} | "
             f"{stage_ms[0]:.2f} | {stage_ms[1]:.2f} | {stage_ms[2]:.2f} | "
@@ -65,8 +70,7 @@ def plot(report: dict[str, Any], path: Path, width: int = 720) -> Path:
     colours = {"detector": (60, 140, 255), "pose2d": (90, 200, 90), "lifter": (230, 150, 60)}
     bar_h, top, left = 34, 50, 170
     img = np.full((top + bar_h * len(rows) + 60, width, 3), 255, np.uint8)
-    totals = [sum(_ms(r, "detector_every_frame", f"{s}.{p}") for s in STAGES for p in ("pre", "infer", "post"))
-              for r in rows]  # fmt: skip
+    totals = [sum(_stage_ms(r, s) for s in STAGES) for r in rows]
     scale = (width - left - 30) / max(max(totals), 1e-6)
     title = "median ms per frame (detector every frame)"
     cv2.putText(img, title, (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 1, cv2.LINE_AA)
@@ -75,8 +79,7 @@ def plot(report: dict[str, Any], path: Path, width: int = 720) -> Path:
         cv2.putText(img, r["name"], (10, y + 22), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
         x = left
         for s in STAGES:
-            ms = sum(_ms(r, "detector_every_frame", f"{s}.{p}") for p in ("pre", "infer", "post"))
-            w = round(ms * scale)
+            w = round(_stage_ms(r, s) * scale)
             cv2.rectangle(img, (x, y + 6), (x + w, y + bar_h - 6), colours[s], -1)
             x += w
         cv2.putText(img, f"{totals[i]:.1f}", (x + 5, y + 22), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
