@@ -12,7 +12,7 @@ from infantpose.datasets import MiniRGBD
 from infantpose.errors import DatasetError
 from infantpose.preprocess import detector_input, normalize_2d, pose_input
 from infantpose.runtime.stages import causal_windows
-from infantpose.skeleton import MPII
+from infantpose.skeleton import MPII, map_joints
 
 
 def calibration_inputs(
@@ -33,8 +33,6 @@ def calibration_inputs(
         chunks = []
         for seq in ds.sequences:
             _, kp, _ = ds.sequence_arrays(seq.name)
-            from infantpose.skeleton import map_joints
-
             kp = map_joints(kp, "minirgbd", MPII.name)
             x = normalize_2d(causal_windows(kp, window) if window > 1 else kp, mean, std)
             chunks.append(x.transpose(0, 2, 1) if window > 1 else x)
