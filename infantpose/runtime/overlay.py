@@ -39,6 +39,8 @@ def annotate(frame: np.ndarray, result: FrameResult, joint_set: str, fps: float 
     if fps is not None:
         label += f"  {fps:.1f} FPS"
     label += "  tracked" if result.tracked else "  detected"
-    cv2.putText(img, label, (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(img, label, (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
+    # A dark band behind the text: an outline drawn with thicker strokes is wider than the text.
+    (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.6, 1)
+    cv2.rectangle(img, (6, 6), (14 + tw, 14 + th), (0, 0, 0), -1)
+    cv2.putText(img, label, (10, 10 + th), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
     return img
