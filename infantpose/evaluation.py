@@ -84,6 +84,22 @@ def read_image(path: Any) -> np.ndarray:
     return img
 
 
+class ImageCache:
+    """Decoded BGR frames kept in memory after the first read (training and verify read frames many times)."""
+
+    def __init__(self) -> None:
+        self._images: dict[Any, np.ndarray] = {}
+
+    def __call__(self, path: Any) -> np.ndarray:
+        img = self._images.get(path)
+        if img is None:
+            img = self._images[path] = read_image(path)
+        return img
+
+    def clear(self) -> None:
+        self._images.clear()
+
+
 def predict_2d(
     split: SplitData,
     pose: PoseStage,

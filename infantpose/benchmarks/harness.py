@@ -87,10 +87,11 @@ def stage_inputs(pipe: Pipeline, frames: list[np.ndarray], count: int = 16) -> d
          for f, b in zip(picks, boxes, strict=True)]
     )  # fmt: skip
     kp, _ = pipe.pose(picks, boxes)
-    lift = normalize_2d(kp, np.asarray(lp["mean_2d"]), np.asarray(lp["std_2d"]))
+    mean, std = np.asarray(lp["mean_2d"]), np.asarray(lp["std_2d"])
     if pipe.lifter.window > 1:
-        lift = normalize_2d(causal_windows(kp, pipe.lifter.window), np.asarray(lp["mean_2d"]), np.asarray(lp["std_2d"]))
-        lift = np.ascontiguousarray(lift.transpose(0, 2, 1))
+        lift = np.ascontiguousarray(normalize_2d(causal_windows(kp, pipe.lifter.window), mean, std).transpose(0, 2, 1))
+    else:
+        lift = normalize_2d(kp, mean, std)
     return {"detector": det, "pose2d": pose, "lifter": lift}
 
 

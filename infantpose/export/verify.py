@@ -21,7 +21,7 @@ import numpy as np
 from infantpose.bundle import Bundle, load_bundle, write_manifest
 from infantpose.datasets import MiniRGBD
 from infantpose.errors import InfantposeError
-from infantpose.evaluation import evaluate, load_split, read_image
+from infantpose.evaluation import ImageCache, evaluate, load_split
 from infantpose.export.calibration import calibration_inputs
 from infantpose.runtime.backends import load_backend
 from infantpose.runtime.stages import DetectorStage, LifterStage, PoseStage
@@ -41,18 +41,6 @@ class Tolerances:
 
     def mm(self, precision: str) -> float:
         return getattr(self, f"{precision}_mm")
-
-
-class _Frames:
-    """Frames read once and shared by every row."""
-
-    def __init__(self) -> None:
-        self.cache: dict[Any, np.ndarray] = {}
-
-    def __call__(self, path: Any) -> np.ndarray:
-        if path not in self.cache:
-            self.cache[path] = read_image(path)
-        return self.cache[path]
 
 
 def artifact_sets(bundle: Bundle) -> list[tuple[str, str]]:
@@ -97,7 +85,7 @@ def verify_bundle(
         raise InfantposeError(f"no PyTorch reference for {', '.join(missing)}: pass --reference")
     ckpts = {s: load_checkpoint(refs[s]) for s in STAGES}
     split_data = load_split(MiniRGBD(data, split=split), limit)
-    frames = _Frames()
+    frames = ImageCache()  # frames read once and shared by every row
     log(f"reference: PyTorch checkpoints on {len(split_data.images)} frames")
     torch_stages = {s: stage_from_checkpoint(ckpts[s]) for s in STAGES}
     ref = evaluate(split_data, protocol, *(torch_stages[s] for s in STAGES), progress=progress, load=frames)

@@ -21,6 +21,7 @@ from torch.utils.data import Dataset
 from infantpose.datasets import MiniRGBD, MPIIDataset, MPIInf3DHP, Sample
 from infantpose.detection import encode_box
 from infantpose.errors import DatasetError
+from infantpose.evaluation import ImageCache
 from infantpose.geometry import (
     MINI_RGBD_INTRINSICS,
     Intrinsics,
@@ -56,22 +57,6 @@ def load_samples(root: Path, split: str, kind: str = "auto") -> list[Sample]:
     else:
         raise DatasetError(f"unknown dataset kind {kind!r} (known: {', '.join(DATASET_KINDS)})")
     return [s.to_joint_set(MPII.name) for s in ds]
-
-
-class ImageCache:
-    """Decoded BGR frames kept in memory after the first read (training reads each frame many times)."""
-
-    def __init__(self) -> None:
-        self._images: dict[Path, np.ndarray] = {}
-
-    def __call__(self, path: Path) -> np.ndarray:
-        img = self._images.get(path)
-        if img is None:
-            img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if img is None:
-                raise DatasetError(f"{path}: missing or not a readable image")
-            self._images[path] = img
-        return img
 
 
 def photometric(img: np.ndarray, rng: np.random.Generator, occlude: bool = True) -> np.ndarray:

@@ -237,7 +237,7 @@ def predicted_2d(pose2d: Path, samples: list, cache_file: Path) -> dict[str, np.
         for i in range(0, len(ss), 32):
             chunk = ss[i : i + 32]
             kps.append(stage([cache(s.image) for s in chunk], np.stack([s.box for s in chunk]))[0])
-            cache._images.clear()
+            cache.clear()
         out[name] = np.concatenate(kps)
     cache_file.parent.mkdir(parents=True, exist_ok=True)
     np.savez(cache_file, **out)
