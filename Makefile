@@ -31,9 +31,12 @@ test: $(VENV)/.full
 train-default: $(VENV)/.full
 	IP=$(VENV)/bin/infantpose scripts/train_default.sh
 
-bench: $(VENV)/.base
-	$(VENV)/bin/infantpose bench --json docs/benchmarks/bench.json --markdown docs/benchmarks/bench.md \
-	    --plot docs/benchmarks/latency.png
+# The README's speed table: MediaPipe first, then every backend this machine runs, in one go;
+# the table and ratios are spliced into README.md from the recorded JSON/markdown.
+bench: $(VENV)/.full peer-mediapipe
+	$(VENV)/bin/infantpose bench --backends auto --peer docs/benchmarks/mediapipe.json \
+	    --json docs/benchmarks/bench.json --markdown docs/benchmarks/bench.md --plot docs/benchmarks/latency.png
+	$(PY) scripts/readme_tables.py
 
 # MediaPipe Pose on the demo clip, in its own venv (mediapipe 0.10.21 pins numpy 1.x).
 peer-mediapipe:

@@ -281,13 +281,17 @@ def bench(
     batch: str = typer.Option("1,4,16", help="Batch sizes for per-stage throughput."),
     frames: int = typer.Option(300, min=20, help="Frames of the clip to run."),
     threads: int = typer.Option(0, min=0, help="Inference threads (0: one per core)."),
-    device: str = typer.Option("cpu", help="cpu, cuda or tensorrt (onnxruntime providers)."),
+    backends: str = typer.Option(
+        "auto",
+        help="Comma-separated: onnxruntime-cpu, onnxruntime-cuda, onnxruntime-tensorrt, tensorrt (native engines), "
+        "pytorch (eager, the training checkpoints), seed (published architecture, speed only); "
+        "auto: all this machine can run.",
+    ),
     live_seconds: float = typer.Option(10.0, help="Seconds of the simulated 30 fps live path."),
     json_out: Path | None = typer.Option(None, "--json", help="Write the report as JSON."),
     markdown: Path | None = typer.Option(None, help="Write the markdown table."),
     plot: Path | None = typer.Option(None, help="Write a latency plot (PNG)."),
     compare: list[Path] | None = typer.Option(None, help="Two JSON reports A B: print B/A ratios and exit."),
-    torch_rows: bool = typer.Option(False, "--torch", help="Add PyTorch eager and seed-architecture rows."),
     peer: list[Path] | None = typer.Option(None, help="Peer row JSON (e.g. make peer-mediapipe) to include."),
 ) -> None:
     """Latency, FPS, batch throughput, live capture-to-result latency and memory of a bundle."""
@@ -310,13 +314,14 @@ def bench(
         raise InfantposeError(f"{clip}: no such clip (pass --source)")
     result = run_bench(
         bundle, clip, tuple(p.strip() for p in precisions.split(",") if p.strip()),
-        tuple(int(b) for b in batch.split(",")), frames, threads, device, live_seconds, log=typer.echo,
-        torch_rows=torch_rows,
+        _int_list(batch, "--batch"), frames, threads, tuple(b.strip() for b in backends.split(",") if b.strip()),
+        live_seconds, log=typer.echo,
     )  # fmt: skip
     for path in peer or []:
         if not path.is_file():
             raise InfantposeError(f"{path}: peer report not found (make peer-mediapipe writes one)")
         result.setdefault("peers", []).append(json.loads(path.read_text()))
+    result["ratios"] = rep.ratios(result)
     table = rep.markdown(result)
     typer.echo(table)
     if json_out is not None:
@@ -326,6 +331,19 @@ def bench(
         markdown.write_text(table + "\n")
     if plot is not None:
         rep.plot(result, plot)
+
+
+def _int_list(text: str, option: str) -> tuple[int, ...]:
+    """ "1,4,16" -> (1, 4, 16); anything else is a one-line error naming the option."""
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        values = ()
+    if not values or min(values) < 1:
+        from infantpose.errors import InfantposeError
+
+        raise InfantposeError(f"{option} {text!r}: expected comma-separated positive integers, e.g. 1,4,16")
+    return values
 
 
 def main() -> None:

@@ -68,29 +68,39 @@ def _quarter_offset(heatmaps: np.ndarray, coords: np.ndarray) -> np.ndarray:
     return out
 
 
+def _blur_stack(maps: np.ndarray, k: int, sigma: float) -> np.ndarray:
+    """Gaussian blur of each (H, W) map of an (M, H, W) float32 stack, as one multi-channel call per 128 maps."""
+    out = np.empty_like(maps)
+    for i in range(0, len(maps), 128):  # OpenCV 5 takes at most 128 channels
+        chunk = np.ascontiguousarray(maps[i : i + 128].transpose(1, 2, 0))
+        blurred = cv2.GaussianBlur(chunk, (k, k), sigma)
+        out[i : i + 128] = (blurred if blurred.ndim == 3 else blurred[..., None]).transpose(2, 0, 1)
+    return out
+
+
 def _dark(heatmaps: np.ndarray, coords: np.ndarray, sigma: float) -> np.ndarray:
     """DARK refinement: one Newton step on the log of the smoothed heatmap."""
     n, j, h, w = heatmaps.shape
     k = int(2 * round(3 * sigma) + 1)
-    smooth = np.empty_like(heatmaps, dtype=np.float64)
-    for a in range(n):
-        for b in range(j):
-            m = heatmaps[a, b].astype(np.float64)
-            peak = m.max()
-            s = cv2.GaussianBlur(m, (k, k), sigma)
-            # Blurring lowers the peak; rescale so the log keeps its curvature.
-            smax = s.max()
-            smooth[a, b] = s * (peak / smax) if smax > 0 else s
-    logm = np.log(np.maximum(smooth, 1e-10))
+    smooth = _blur_stack(heatmaps.reshape(n * j, h, w), k, sigma).reshape(n, j, h, w)
+    # Blurring lowers the peak; rescale so the log keeps its curvature.
+    peak = heatmaps.max(axis=(2, 3)).astype(np.float64)
+    smax = smooth.max(axis=(2, 3))
+    gain = np.where(smax > 0, peak / np.where(smax > 0, smax, 1.0), 1.0)
     out = coords.copy()
     x = coords[..., 0].astype(int)
     y = coords[..., 1].astype(int)
     ok = (x >= 2) & (x < w - 2) & (y >= 2) & (y < h - 2)
-    ni, ji = np.meshgrid(np.arange(n), np.arange(j), indexing="ij")
     xc, yc = np.clip(x, 2, w - 3), np.clip(y, 2, h - 3)
+    # The 5x5 patch around each peak is all the Newton step reads: take the log there only.
+    d = np.arange(-2, 3)
+    rows = (yc[..., None] + d)[..., :, None]
+    cols = (xc[..., None] + d)[..., None, :]
+    flat = smooth.reshape(n * j, h * w)[np.arange(n * j).reshape(n, j, 1, 1), rows * w + cols]
+    lg = np.log(np.maximum(flat.astype(np.float64) * gain[..., None, None], 1e-10))  # (N, J, 5, 5) [dy, dx]
 
     def at(dx: int, dy: int) -> np.ndarray:
-        return logm[ni, ji, yc + dy, xc + dx]
+        return lg[..., 2 + dy, 2 + dx]
 
     c = at(0, 0)
     gx = 0.5 * (at(1, 0) - at(-1, 0))

@@ -24,8 +24,8 @@ from .fixtures import make_minirgbd, random_checkpoint  # noqa: E402
 def setup(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("export")
     root = tmp / "data"
-    make_minirgbd(root, sequences=("01", "02", "11"), frames=110)
-    (root / "dataset.json").write_text('{"splits": {"train": ["01", "02"], "test": ["11"]}}')
+    make_minirgbd(root, sequences=("01", "02", "03", "11"), frames=110)
+    (root / "dataset.json").write_text('{"splits": {"train": ["01", "02"], "val": ["03"], "test": ["11"]}}')
     ckpts = {
         "detector": random_checkpoint("detector", ("detector", "edge"), root, tmp / "det.pt"),
         "pose2d": random_checkpoint("pose2d", ("pose2d", "edge"), root, tmp / "pose.pt"),
@@ -66,10 +66,38 @@ def test_bundle_has_all_precisions_and_int8_drift(setup):
         int8 = b.artifact(stage, "int8")
         assert int8.info["calibration"] == "minmax" and int8.info["calibration_samples"] >= 200
         assert int8.info["passed"] and int8.info["drift"] <= int8.info["max_drift"]
+        assert int8.info["drift_inputs"] == "held-out split" and int8.info["drift_samples"] >= 32
     assert len(left_out) < 3, "at least one stage must quantise within its limit"
-    assert b.stage("pose2d").params["input_size"] == [160, 160]
+    assert b.stage("pose2d").params["input_size"] == [128, 128]
     assert len(b.stage("lifter").params["mean_2d"]) == 32
     assert b.manifest.meta["training"]["pose2d"]["checkpoint_sha256"]
+
+
+def test_int8_flavours(setup, tmp_path):
+    """onnxruntime: uint8 activations (any zero point), int8 weights; TensorRT: symmetric int8 throughout."""
+    from onnx import numpy_helper
+
+    from infantpose.export.calibration import calibration_inputs
+    from infantpose.export.quantize import to_int8
+
+    b = load_bundle(setup["bundle"])
+    stage = next(s for s in ("pose2d", "detector", "lifter") if "int8" in {a.precision for a in b.stage(s).artifacts})
+    fp32 = b.artifact(stage, "fp32")
+    calib = calibration_inputs(stage, b.stage(stage).params, setup["root"], 16)
+    trt = to_int8(setup["bundle"] / fp32.file, tmp_path / "trt.onnx", fp32, calib, flavour="tensorrt")
+    assert trt.info["passed"] and "TensorRT" in trt.info["format"]
+    for path, act_type in (
+        (setup["bundle"] / b.artifact(stage, "int8").file, np.uint8),
+        (tmp_path / "trt.onnx", np.int8),
+    ):
+        model = onnx.load(str(path))
+        inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+        zero_points = [inits[n.input[2]] for n in model.graph.node if n.op_type == "QuantizeLinear"]
+        assert zero_points and all(z.dtype == act_type for z in zero_points)
+        if act_type == np.int8:
+            assert all(np.all(z == 0) for z in zero_points)
+    with pytest.raises(ValueError, match="unknown INT8 flavour"):
+        to_int8(setup["bundle"] / fp32.file, tmp_path / "x.onnx", fp32, calib, flavour="tflite")
 
 
 def test_modified_model_file_is_refused(setup, tmp_path):

@@ -48,3 +48,14 @@ def test_heatmap_image_round_trip():
     np.testing.assert_allclose(hm.heatmaps_to_image(h, center, scale, (64, 64), rotation=15), pts, atol=1e-9)
     # 300 px of image map onto 64 heatmap px: the centre is (32, 32).
     np.testing.assert_allclose(hm.image_to_heatmaps(center[None], center, scale, (64, 64)), [[32, 32]])
+
+
+def test_dark_decodes_a_large_batch_like_single_maps():
+    # 20 x 12 = 240 maps: more than OpenCV's 128 channels per blur call, so the stack is chunked.
+    rng = np.random.default_rng(3)
+    pts = rng.uniform(5, 40, size=(20, 12, 2))
+    batch = np.stack([_maps(p) for p in pts])
+    coords, _ = hm.decode_heatmaps(batch, method="dark")
+    one = np.stack([hm.decode_heatmaps(m, method="dark")[0] for m in batch])
+    np.testing.assert_array_equal(coords, one)
+    assert np.abs(coords - pts).max() < 0.1

@@ -243,7 +243,8 @@ if os.environ.get("INFANTPOSE_TEST_CAMERA"):  # pragma: no cover - needs a real 
 
 def test_bench_writes_json_markdown_and_plot(env, tmp_path):
     res = _cli("bench", "--bundle", str(env["bundle"]), "--source", str(env["data"] / "11"), "--frames", "20",
-               "--precisions", "fp32", "--batch", "1,2", "--live-seconds", "1", "--json", str(tmp_path / "b.json"),
+               "--backends", "onnxruntime-cpu", "--precisions", "fp32", "--batch", "1,2", "--live-seconds", "1",
+               "--json", str(tmp_path / "b.json"),
                "--markdown", str(tmp_path / "b.md"), "--plot", str(tmp_path / "b.png"))  # fmt: skip
     assert res.returncode == 0, res.stderr
     report = json.loads((tmp_path / "b.json").read_text())
@@ -253,7 +254,20 @@ def test_bench_writes_json_markdown_and_plot(env, tmp_path):
     assert set(row["batch"]["pose2d"]) == {"1", "2"}
     assert row["live"]["capture_to_result_ms"]["p99"] > 0
     assert report["machine"]["cpu"] and report["peak_rss_mb"] > 0
+    assert report["backends"] == ["onnxruntime-cpu"] and row["artifacts"]["pose2d"] == "onnx/fp32"
+    live = [r for r in report["ratios"] if "live capture-to-result" in r["what"]]
+    assert live and live[0]["value"] == row["live"]["p99_in_frame_intervals"]
     assert "| onnxruntime fp32 |" in (tmp_path / "b.md").read_text()
     assert cv2.imread(str(tmp_path / "b.png")) is not None
     cmp = _cli("bench", "--compare", str(tmp_path / "b.json"), "--compare", str(tmp_path / "b.json"))
     assert cmp.returncode == 0 and "1.00" in cmp.stdout
+
+
+def test_bench_refuses_unknown_or_missing_backends(env):
+    for backends, message in (("onnxruntime-npu", "unknown backend 'onnxruntime-npu'"),
+                              ("tensorrt", "backend tensorrt: ")):  # fmt: skip
+        res = _cli("bench", "--bundle", str(env["bundle"]), "--source", str(env["data"] / "11"), "--frames", "20",
+                   "--backends", backends)  # fmt: skip
+        if backends == "tensorrt" and res.returncode == 0:
+            pytest.skip("this machine runs TensorRT")
+        assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr

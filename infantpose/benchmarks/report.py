@@ -54,14 +54,54 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {r['name']} (peer, 2D + 3D landmarks) | {t['fps']:.1f} | - | - | - | - | "
             f"{t['ms']['total']['median']:.2f} / {t['ms']['total']['p99']:.2f} | - | - | - |"
         )
-    lines += ["", "Batch throughput (items/s of the backend alone):", "",
-              "| row | stage | " + " | ".join(f"batch {b}" for b in report["rows"][0]["batch"]["pose2d"]) + " |",
-              "|---|---|" + "---|" * len(report["rows"][0]["batch"]["pose2d"])]  # fmt: skip
-    for r in report["rows"]:
-        for s in STAGES:
-            cells = " | ".join(f"{v['items_per_s']:.0f}" for v in r["batch"][s].values())
-            lines.append(f"| {r['name']} | {s} | {cells} |")
+    for name, why in report.get("skipped", {}).items():
+        lines.append(f"| {name} | not run here: {why} | | | | | | | | |")
+    if report["rows"]:
+        sizes = list(report["rows"][0]["batch"]["pose2d"])
+        lines += [
+            "",
+            "Batch throughput (items/s of the backend alone):",
+            "",
+            "| row | stage | " + " | ".join(f"batch {b}" for b in sizes) + " |",
+            "|---|---|" + "---|" * len(sizes),
+        ]
+        for r in report["rows"]:
+            for s in STAGES:
+                cells = " | ".join(f"{v['items_per_s']:.0f}" for v in r["batch"][s].values())
+                lines.append(f"| {r['name']} | {s} | {cells} |")
+    targets = ratios(report)
+    if targets:
+        lines += ["", "Ratios from this run (end to end with tracking; targets from the benchmark issue):", ""]
+        lines += ["| ratio | value | target | met |", "|---|---|---|---|"]
+        lines += [f"| {t['what']} | {t['value']:.2f}{t['unit']} | {t['target']} | {'yes' if t['met'] else 'no'} |"
+                  for t in targets]  # fmt: skip
     return "\n".join(lines)
+
+
+def ratios(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The benchmark targets as measured in this report: FPS ratios and the live p99."""
+    fps = {r["name"]: r["tracking"]["fps"] for r in report["rows"] + report.get("torch_rows", [])}
+    peers = {r["name"]: r["tracking"]["fps"] for r in report.get("peers", [])}
+    out = []
+    for name in ("onnxruntime fp32", "onnxruntime int8"):
+        if name not in fps:
+            continue
+        for peer, peer_fps in peers.items():
+            out.append({"what": f"{name} / {peer}", "value": fps[name] / peer_fps, "unit": "x", "target": ">= 3x",
+                        "met": fps[name] / peer_fps >= 3.0})  # fmt: skip
+        seed = next((v for k, v in fps.items() if k.startswith("seed architecture")), None)
+        if seed:
+            out.append({"what": f"{name} / seed architecture (pytorch eager)", "value": fps[name] / seed, "unit": "x",
+                        "target": ">= 50x", "met": fps[name] / seed >= 50.0})  # fmt: skip
+    if "onnxruntime fp32" in fps and "onnxruntime int8" in fps:
+        v = fps["onnxruntime int8"] / fps["onnxruntime fp32"]
+        out.append({"what": "onnxruntime int8 / fp32", "value": v, "unit": "x", "target": ">= 1.3x", "met": v >= 1.3})
+    for r in report["rows"]:
+        v = r["live"]["p99_in_frame_intervals"]
+        if v is not None:
+            out.append({"what": f"{r['name']}: live capture-to-result p99 (30 fps)", "value": v,
+                        "unit": " frame intervals", "target": "<= 2", "met": v <= 2.0})  # fmt: skip
+    return out
 
 
 def plot(report: dict[str, Any], path: Path, width: int = 720) -> Path:
@@ -71,7 +111,7 @@ def plot(report: dict[str, Any], path: Path, width: int = 720) -> Path:
     bar_h, top, left = 34, 50, 170
     img = np.full((top + bar_h * len(rows) + 60, width, 3), 255, np.uint8)
     totals = [sum(_stage_ms(r, s) for s in STAGES) for r in rows]
-    scale = (width - left - 30) / max(max(totals), 1e-6)
+    scale = (width - left - 30) / max(max(totals, default=0.0), 1e-6)
     title = "median ms per frame (detector every frame)"
     cv2.putText(img, title, (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 1, cv2.LINE_AA)
     for i, r in enumerate(rows):

@@ -1,7 +1,19 @@
-"""``infantpose bench``: the harness over every precision of a bundle, with machine facts."""
+"""``infantpose bench``: the harness over every backend and precision of a bundle, with machine facts.
+
+Backends (``--backends``):
+
+* ``onnxruntime-cpu``, ``onnxruntime-cuda``, ``onnxruntime-tensorrt``: the bundle's ONNX files
+  in onnxruntime with that execution provider, one row per precision;
+* ``tensorrt``: the bundle's native TensorRT engines (FP16/INT8), one row per engine precision;
+* ``pytorch``: the training checkpoints the bundle was exported from, in eager PyTorch;
+* ``seed``: the published architecture in eager PyTorch with random weights (speed only).
+
+``auto`` means every backend this machine can run; the others are listed with the reason.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import resource
 from pathlib import Path
 from typing import Any
@@ -14,10 +26,91 @@ from infantpose.benchmarks.harness import (
     run_clip,
     stage_inputs,
 )
-from infantpose.bundle import load_bundle
+from infantpose.bundle import Bundle, load_bundle
 from infantpose.errors import InfantposeError
 from infantpose.runtime.pipeline import DEFAULT_BUNDLE
 from infantpose.system import system_info
+
+BACKENDS = ("onnxruntime-cpu", "onnxruntime-cuda", "onnxruntime-tensorrt", "tensorrt", "pytorch", "seed")
+_ORT_PROVIDER = {"onnxruntime-cuda": "CUDAExecutionProvider", "onnxruntime-tensorrt": "TensorrtExecutionProvider"}
+
+
+def unavailable_reason(backend: str, bundle: Bundle) -> str | None:
+    """Why ``backend`` cannot run here with this bundle, or None when it can."""
+    if backend not in BACKENDS:
+        raise InfantposeError(f"unknown backend {backend!r}; choose from auto, {', '.join(BACKENDS)}")
+    if backend in _ORT_PROVIDER:
+        import onnxruntime as ort
+
+        if _ORT_PROVIDER[backend] not in ort.get_available_providers():
+            return f"onnxruntime has no {_ORT_PROVIDER[backend]} (install onnxruntime-gpu on an NVIDIA machine)"
+    if backend == "tensorrt":
+        from infantpose.export.tensorrt import tensorrt_available
+
+        ok, why = tensorrt_available()
+        if not ok:
+            return why
+        if not any(a.format == "engine" for s in bundle.manifest.stages.values() for a in s.artifacts):
+            return f"{bundle.root}: the bundle has no TensorRT engines (infantpose export --tensorrt)"
+    if backend in ("pytorch", "seed") and importlib.util.find_spec("torch") is None:
+        return "PyTorch is not installed (pip install 'infantpose[train]')"
+    return None
+
+
+def resolve_backends(names: tuple[str, ...], bundle: Bundle, log: Any = print) -> tuple[list[str], dict[str, str]]:
+    """The backends to run and the skipped ones with their reasons.
+
+    ``auto`` skips what cannot run; a backend named explicitly that cannot run is an error.
+    """
+    auto = "auto" in names
+    wanted = list(BACKENDS) if auto else list(dict.fromkeys(names))
+    run, skipped = [], {}
+    for name in wanted:
+        why = unavailable_reason(name, bundle)
+        if why is None:
+            run.append(name)
+        elif auto:
+            skipped[name] = why
+            log(f"{name}: skipped ({why})")
+        else:
+            raise InfantposeError(f"backend {name}: {why}")
+    return run, skipped
+
+
+def _pipeline_row(
+    root: Path,
+    b: Bundle,
+    clip: list,
+    backend: str,
+    precision: str,
+    batches: tuple[int, ...],
+    threads: int,
+    live_seconds: float,
+    log: Any,
+) -> dict[str, Any]:
+    fmt, device = ("engine", "cuda") if backend == "tensorrt" else ("onnx", backend.removeprefix("onnxruntime-"))
+    name = f"{'onnxruntime' if backend == 'onnxruntime-cpu' else backend} {precision}"
+    log(f"{name}: end to end with tracking")
+    pipe = load_pipeline(root, precision, fmt, device, threads)
+    tracking = run_clip(pipe, clip)
+    log(f"{name}: detector on every frame")
+    every = run_clip(load_pipeline(root, precision, fmt, device, threads, detector_period=1), clip)
+    log(f"{name}: batch throughput {', '.join(map(str, batches))}")
+    batch = batch_throughput(pipe, stage_inputs(pipe, clip), batches)
+    log(f"{name}: live path at 30 fps for {live_seconds:.0f} s")
+    live = live_latency(pipe, clip, 30.0, live_seconds)
+    arts = {s: b.select(s, precision, fmt) for s in b.manifest.stages}
+    return {
+        "name": name,
+        "backend": pipe.pose.backend.name,
+        "precision": precision,
+        "artifacts": {s: f"{a.format}/{a.precision}" for s, a in arts.items()},
+        "tracking": tracking,
+        "detector_every_frame": every,
+        "batch": batch,
+        "live": live,
+        "model_mb": {s: (root / a.file).stat().st_size / 1e6 for s, a in arts.items()},
+    }
 
 
 def bench(
@@ -27,57 +120,41 @@ def bench(
     batches: tuple[int, ...] = (1, 4, 16),
     frames: int = 300,
     threads: int = 0,
-    device: str = "cpu",
+    backends: tuple[str, ...] = ("auto",),
     live_seconds: float = 10.0,
     log: Any = print,
-    torch_rows: bool = False,
 ) -> dict[str, Any]:
-    """Benchmark each available precision of the bundle on ``source``; returns the JSON report."""
+    """Benchmark each backend and precision of the bundle on ``source``; returns the JSON report."""
     root = bundle or DEFAULT_BUNDLE
     b = load_bundle(root)
+    run, skipped = resolve_backends(backends, b, log)
     clip = load_frames(source, frames)
     if len(clip) < 20:
         raise InfantposeError(f"{source}: needs at least 20 frames to benchmark, found {len(clip)}")
-    rows = []
-    for precision in precisions:
-        have = {a.precision for s in b.manifest.stages.values() for a in s.artifacts if a.format == "onnx"}
-        if precision not in have:
-            log(f"{precision}: not in the bundle, skipped")
-            continue
-        log(f"{precision}: end to end with tracking")
-        pipe = load_pipeline(root, precision, "onnx", device, threads)
-        tracking = run_clip(pipe, clip)
-        log(f"{precision}: detector on every frame")
-        every = run_clip(load_pipeline(root, precision, "onnx", device, threads, detector_period=1), clip)
-        log(f"{precision}: batch throughput {', '.join(map(str, batches))}")
-        batch = batch_throughput(pipe, stage_inputs(pipe, clip), batches)
-        log(f"{precision}: live path at 30 fps for {live_seconds:.0f} s")
-        live = live_latency(pipe, clip, 30.0, live_seconds)
-        sizes = {s: (root / b.select(s, precision, "onnx").file).stat().st_size / 1e6 for s in b.manifest.stages}
-        rows.append({
-            "name": f"onnxruntime {precision}",
-            "backend": pipe.pose.backend.name,
-            "precision": precision,
-            "tracking": tracking,
-            "detector_every_frame": every,
-            "batch": batch,
-            "live": live,
-            "model_mb": sizes,
-        })  # fmt: skip
-    extra_rows = []
-    if torch_rows:
-        from infantpose.benchmarks.torch_rows import pytorch_row, seed_row
+    rows: list[dict[str, Any]] = []
+    extra_rows: list[dict[str, Any]] = []
+    for backend in run:
+        if backend in ("pytorch", "seed"):
+            from infantpose.benchmarks.torch_rows import pytorch_row, seed_row
 
-        log("pytorch eager: the bundle's checkpoints")
-        try:
-            extra_rows.append(pytorch_row(root, clip, threads))
-        except (InfantposeError, ImportError) as e:
-            log(f"pytorch eager row skipped: {e}")
-        log("seed architecture (random weights, speed only)")
-        try:
-            extra_rows.append(seed_row(clip, b.stage("lifter").params))
-        except ImportError as e:
-            log(f"seed row skipped: {e}")
+            if backend == "pytorch":
+                log("pytorch eager: the bundle's checkpoints")
+                try:
+                    extra_rows.append(pytorch_row(root, clip, threads))
+                except InfantposeError as e:
+                    skipped[backend] = str(e)
+                    log(f"pytorch: skipped ({e})")
+            else:
+                log("seed architecture (random weights, speed only)")
+                extra_rows.append(seed_row(clip, b.stage("lifter").params))
+            continue
+        fmt = "engine" if backend == "tensorrt" else "onnx"
+        have = {a.precision for s in b.manifest.stages.values() for a in s.artifacts if a.format == fmt}
+        for precision in precisions:
+            if precision not in have:
+                log(f"{backend} {precision}: no {fmt} model of this precision in the bundle, skipped")
+                continue
+            rows.append(_pipeline_row(root, b, clip, backend, precision, batches, threads, live_seconds, log))
     machine = system_info()
     machine["threads"] = str(threads or "onnxruntime default (one per core)")
     return {
@@ -86,6 +163,8 @@ def bench(
         "frames": len(clip),
         "frame_size": list(clip[0].shape[1::-1]),
         "machine": machine,
+        "backends": run,
+        "skipped": skipped,
         "rows": rows,
         "torch_rows": extra_rows,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

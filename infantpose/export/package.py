@@ -18,7 +18,7 @@ from infantpose.metrics import box_iou
 from infantpose.skeleton import MPII
 
 STAGE_ORDER = ("detector", "pose2d", "lifter")
-# INT8 acceptance on held-out calibration inputs, per stage (see _drift).
+# INT8 acceptance on held-out (validation-split) inputs, per stage (see _drift).
 MAX_DRIFT = {"detector": 0.10, "pose2d": 0.5, "lifter": 2.0}
 
 
@@ -45,6 +45,17 @@ def _drift(stage: str, params: dict[str, Any]) -> Any:
             return float(np.abs(d).mean())
 
     return f
+
+
+def _held_out(stage: str, params: dict[str, Any], data: Path, count: int) -> np.ndarray | None:
+    """Inputs from the validation split (frames calibration never saw), or None when it is empty."""
+    from infantpose.errors import DatasetError
+    from infantpose.export.calibration import calibration_inputs
+
+    try:
+        return calibration_inputs(stage, params, data, count, split="val")
+    except DatasetError:
+        return None
 
 
 def export_bundle(
@@ -88,8 +99,9 @@ def export_bundle(
         if "int8" in precisions and ck["arch"] != "fasterrcnn":
             log(f"{name}: INT8 ({calib_method} calibration on {calib_count} real inputs)")
             calib = calibration_inputs(name, ck["params"], calib_data, calib_count)
+            held = _held_out(name, ck["params"], calib_data, max(32, calib_count // 4))
             int8 = to_int8(fp32_path, out / f"{name}.int8.onnx", fp32, calib, calib_method,
-                           _drift(name, ck["params"]), MAX_DRIFT[name])  # fmt: skip
+                           _drift(name, ck["params"]), MAX_DRIFT[name], held)  # fmt: skip
             if int8.info["passed"]:
                 arts.append(int8)
             else:  # never ship an INT8 model that fails its own check: the stage runs FP32 in the int8 set
@@ -97,7 +109,7 @@ def export_bundle(
                 skipped[name] = {"drift": int8.info["drift"], "max_drift": MAX_DRIFT[name]}
                 log(f"{name}: INT8 left out (drift {int8.info['drift']:.3f} > {MAX_DRIFT[name]}); FP32 is used instead")
         if tensorrt:
-            arts += _engines(name, out, arts, log)
+            arts += _engines(name, out, arts, log, calib if "int8" in precisions else None, calib_method)
         stages[name] = Stage(params={**ck["params"], "arch": ck["arch"]}, artifacts=arts)
         training[name] = {
             "checkpoint": str(path), "checkpoint_sha256": sha256_file(path), "recipe": ck.get("recipe"),
@@ -118,20 +130,25 @@ def export_bundle(
     return write_manifest(out, manifest)
 
 
-def _engines(name: str, out: Path, arts: list, log: Any) -> list:
+def _engines(name: str, out: Path, arts: list, log: Any, calib: np.ndarray | None, calib_method: str) -> list:
+    """FP16 engine from the FP32 ONNX; INT8 engine from a TensorRT-flavoured QDQ model (with ``calib``)."""
+    from infantpose.export.quantize import to_int8
     from infantpose.export.tensorrt import build_engine, tensorrt_available
 
     ok, why = tensorrt_available()
     if not ok:
         log(f"{name}: TensorRT engines skipped: {why}; the ONNX bundle is still written")
         return []
-    engines = []
-    by_precision = {a.precision: a for a in arts}
-    for precision, src in (("fp16", "fp32"), ("int8", "int8")):
-        if src not in by_precision:
-            continue
-        log(f"{name}: TensorRT {precision} engine")
-        a = by_precision[src]
-        engines.append(build_engine(out / a.file, out / f"{name}.{precision}.engine", a, precision,
-                                    out / "timing.cache"))  # fmt: skip
+    fp32 = next(a for a in arts if a.precision == "fp32")
+    cache = out / "timing.cache"
+    log(f"{name}: TensorRT fp16 engine")
+    engines = [build_engine(out / fp32.file, out / f"{name}.fp16.engine", fp32, "fp16", cache)]
+    if calib is not None:
+        qdq = out / f".{name}.int8-tensorrt.onnx"  # an intermediate: the bundle ships the engine only
+        log(f"{name}: TensorRT int8 engine")
+        src = to_int8(out / fp32.file, qdq, fp32, calib, calib_method, flavour="tensorrt")
+        try:
+            engines.append(build_engine(qdq, out / f"{name}.int8.engine", src, "int8", cache))
+        finally:
+            qdq.unlink(missing_ok=True)
     return engines

@@ -31,7 +31,7 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
     ("pose2d", "edge"): {
         "arch": "simple_baseline",
         "model": {"trunk": "lite", "num_joints": MPII.num_joints, "deconv_channels": 64, "deconv_layers": 3},
-        "params": {"input_size": [160, 160], "padding": 1.25, "heatmap_stride": 4, "decoder": "dark",
+        "params": {"input_size": [128, 128], "padding": 1.25, "heatmap_stride": 4, "decoder": "dark",
                    "sigma": 2.0, **_IMAGE},
         "epochs": 14, "batch": 32, "lr": 2e-3, "weight_decay": 1e-4, "lr_gamma": 0.85,
     },

@@ -1,0 +1,37 @@
+#!/usr/bin/env python3
+"""Splice generated tables into README.md between <!-- NAME:start --> and <!-- NAME:end --> markers.
+
+bench  <- docs/benchmarks/bench.md (infantpose bench --markdown)
+verify <- docs/verify.md           (infantpose verify --markdown)
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+TABLES = {"bench": Path("docs/benchmarks/bench.md"), "verify": Path("docs/verify.md")}
+
+
+def splice(readme: str, name: str, table: str) -> str:
+    """``readme`` with the text between ``name``'s markers replaced by ``table``."""
+    pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.S)
+    if not pattern.search(readme):
+        raise SystemExit(f"README.md: no <!-- {name}:start --> / <!-- {name}:end --> markers")
+    return pattern.sub(lambda m: m.group(1) + table.strip() + "\n" + m.group(2), readme)
+
+
+def main() -> None:
+    readme = Path("README.md")
+    text = readme.read_text()
+    for name, path in TABLES.items():
+        if not path.is_file():
+            print(f"{path}: missing, {name} table left as it is", file=sys.stderr)
+            continue
+        text = splice(text, name, path.read_text())
+    readme.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
