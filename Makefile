@@ -27,9 +27,11 @@ test: $(VENV)/.full
 	$(VENV)/bin/ruff check infantpose tests
 	$(PY) -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then exit 0; else exit $$rc; fi
 
-# The whole default recipe: generate -> train -> evaluate (resumable; hours on 2 CPU cores).
+# The whole default recipe: generate -> train -> evaluate -> export + verify the shipped bundle
+# (resumable; hours on 2 CPU cores).
 train-default: $(VENV)/.full
 	IP=$(VENV)/bin/infantpose scripts/train_default.sh
+	IP=$(VENV)/bin/infantpose scripts/release_bundle.sh
 
 # The README's speed table: MediaPipe first, then every backend this machine runs, in one go;
 # the table and ratios are spliced into README.md from the recorded JSON/markdown.

@@ -177,6 +177,7 @@ def verify(
     tol_int8: float = typer.Option(2.0, help="INT8: largest |delta MPJPE| in mm."),
     tol_heatmap: float = typer.Option(1e-4, help="FP32: largest heatmap max abs difference."),
     json_out: Path | None = typer.Option(None, "--json", help="Write the result as JSON."),
+    markdown: Path | None = typer.Option(None, help="Write the result table as markdown."),
 ) -> None:
     """Check that accuracy survives export: every artifact vs PyTorch, through the runtime. Exit 1 on failure."""
     import json
@@ -194,9 +195,12 @@ def verify(
             refs[stage] = Path(path)
     tol = Tolerances(tol_fp32, tol_fp16, tol_int8, tol_heatmap)
     result = verify_bundle(bundle, data, split, refs, tol, protocol, device, limit, log=typer.echo)
-    typer.echo(format_rows(result))
+    table = format_rows(result)
+    typer.echo(table)
     if json_out is not None:
         json_out.write_text(json.dumps(result, indent=2) + "\n")
+    if markdown is not None:
+        markdown.write_text(table + "\n")
     if not result["passed"]:
         typer.echo("verify: FAILED (tolerance exceeded)", err=True)
         raise typer.Exit(1)
@@ -226,7 +230,7 @@ def run(
     precision: str = typer.Option("fp32", help="fp32, fp16 or int8 artifacts (FP32 where a stage has none)."),
     engine: bool = typer.Option(False, help="Use native TensorRT engines from the bundle."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or tensorrt (onnxruntime providers)."),
-    threads: int = typer.Option(0, min=0, help="Inference threads (0: one per core)."),
+    threads: int = typer.Option(0, min=0, help="Inference threads (0: all cores but one, at least one)."),
     smooth: str = typer.Option("auto", help="One Euro smoothing: auto (on for live sources), on, off."),
     detector_period: int = typer.Option(0, min=0, help="Also run the detector every N frames (0: only when lost)."),
     max_frames: int | None = typer.Option(None, min=1, help="Stop after N frames."),
@@ -280,7 +284,8 @@ def bench(
     precisions: str = typer.Option("fp32,fp16,int8", help="Comma-separated precisions to benchmark."),
     batch: str = typer.Option("1,4,16", help="Batch sizes for per-stage throughput."),
     frames: int = typer.Option(300, min=20, help="Frames of the clip to run."),
-    threads: int = typer.Option(0, min=0, help="Inference threads (0: one per core)."),
+    rounds: int = typer.Option(5, min=1, help="Tracking passes per row, interleaved; the median-FPS pass is reported."),
+    threads: int = typer.Option(0, min=0, help="Inference threads (0: all cores but one, at least one)."),
     backends: str = typer.Option(
         "auto",
         help="Comma-separated: onnxruntime-cpu, onnxruntime-cuda, onnxruntime-tensorrt, tensorrt (native engines), "
@@ -315,7 +320,7 @@ def bench(
     result = run_bench(
         bundle, clip, tuple(p.strip() for p in precisions.split(",") if p.strip()),
         _int_list(batch, "--batch"), frames, threads, tuple(b.strip() for b in backends.split(",") if b.strip()),
-        live_seconds, log=typer.echo,
+        live_seconds, log=typer.echo, rounds=rounds,
     )  # fmt: skip
     for path in peer or []:
         if not path.is_file():

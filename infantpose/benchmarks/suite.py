@@ -28,6 +28,7 @@ from infantpose.benchmarks.harness import (
 )
 from infantpose.bundle import Bundle, load_bundle
 from infantpose.errors import InfantposeError
+from infantpose.runtime.backends.onnxruntime import default_threads
 from infantpose.runtime.pipeline import DEFAULT_BUNDLE
 from infantpose.system import system_info
 
@@ -77,40 +78,57 @@ def resolve_backends(names: tuple[str, ...], bundle: Bundle, log: Any = print) -
     return run, skipped
 
 
-def _pipeline_row(
+def _median_round(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median FPS, with every round's FPS added."""
+    chosen = dict(sorted(runs, key=lambda r: r["fps"])[len(runs) // 2])
+    chosen["fps_rounds"] = [r["fps"] for r in runs]
+    return chosen
+
+
+def _pipeline_rows(
     root: Path,
     b: Bundle,
     clip: list,
-    backend: str,
-    precision: str,
+    specs: list[tuple[str, str]],
     batches: tuple[int, ...],
     threads: int,
     live_seconds: float,
+    rounds: int,
     log: Any,
-) -> dict[str, Any]:
-    fmt, device = ("engine", "cuda") if backend == "tensorrt" else ("onnx", backend.removeprefix("onnxruntime-"))
-    name = f"{'onnxruntime' if backend == 'onnxruntime-cpu' else backend} {precision}"
-    log(f"{name}: end to end with tracking")
-    pipe = load_pipeline(root, precision, fmt, device, threads)
-    tracking = run_clip(pipe, clip)
-    log(f"{name}: detector on every frame")
-    every = run_clip(load_pipeline(root, precision, fmt, device, threads, detector_period=1), clip)
-    log(f"{name}: batch throughput {', '.join(map(str, batches))}")
-    batch = batch_throughput(pipe, stage_inputs(pipe, clip), batches)
-    log(f"{name}: live path at 30 fps for {live_seconds:.0f} s")
-    live = live_latency(pipe, clip, 30.0, live_seconds)
-    arts = {s: b.select(s, precision, fmt) for s in b.manifest.stages}
-    return {
-        "name": name,
-        "backend": pipe.pose.backend.name,
-        "precision": precision,
-        "artifacts": {s: f"{a.format}/{a.precision}" for s, a in arts.items()},
-        "tracking": tracking,
-        "detector_every_frame": every,
-        "batch": batch,
-        "live": live,
-        "model_mb": {s: (root / a.file).stat().st_size / 1e6 for s, a in arts.items()},
-    }
+) -> list[dict[str, Any]]:
+    """One row per (backend, precision). The tracking pass runs ``rounds`` times, interleaved
+    across the rows so that the machine's load drifts over all of them alike."""
+    fmts = {spec: ("engine", "cuda") if spec[0] == "tensorrt" else ("onnx", spec[0].removeprefix("onnxruntime-"))
+            for spec in specs}  # fmt: skip
+    names = {spec: f"{'onnxruntime' if spec[0] == 'onnxruntime-cpu' else spec[0]} {spec[1]}" for spec in specs}
+    pipes = {spec: load_pipeline(root, spec[1], *fmts[spec], threads) for spec in specs}
+    tracking: dict[tuple[str, str], list[dict[str, Any]]] = {spec: [] for spec in specs}
+    for i in range(rounds):
+        log(f"end to end with tracking, round {i + 1} of {rounds}: {', '.join(names.values())}")
+        for spec, pipe in pipes.items():
+            tracking[spec].append(run_clip(pipe, clip))
+    rows = []
+    for spec, pipe in pipes.items():
+        (fmt, device), name, precision = fmts[spec], names[spec], spec[1]
+        log(f"{name}: detector on every frame")
+        every = run_clip(load_pipeline(root, precision, fmt, device, threads, detector_period=1), clip)
+        log(f"{name}: batch throughput {', '.join(map(str, batches))}")
+        batch = batch_throughput(pipe, stage_inputs(pipe, clip), batches)
+        log(f"{name}: live path at 30 fps for {live_seconds:.0f} s")
+        live = live_latency(pipe, clip, 30.0, live_seconds)
+        arts = {s: b.select(s, precision, fmt) for s in b.manifest.stages}
+        rows.append({
+            "name": name,
+            "backend": pipe.pose.backend.name,
+            "precision": precision,
+            "artifacts": {s: f"{a.format}/{a.precision}" for s, a in arts.items()},
+            "tracking": _median_round(tracking[spec]),
+            "detector_every_frame": every,
+            "batch": batch,
+            "live": live,
+            "model_mb": {s: (root / a.file).stat().st_size / 1e6 for s, a in arts.items()},
+        })  # fmt: skip
+    return rows
 
 
 def bench(
@@ -123,6 +141,7 @@ def bench(
     backends: tuple[str, ...] = ("auto",),
     live_seconds: float = 10.0,
     log: Any = print,
+    rounds: int = 5,
 ) -> dict[str, Any]:
     """Benchmark each backend and precision of the bundle on ``source``; returns the JSON report."""
     root = bundle or DEFAULT_BUNDLE
@@ -131,7 +150,7 @@ def bench(
     clip = load_frames(source, frames)
     if len(clip) < 20:
         raise InfantposeError(f"{source}: needs at least 20 frames to benchmark, found {len(clip)}")
-    rows: list[dict[str, Any]] = []
+    specs: list[tuple[str, str]] = []
     extra_rows: list[dict[str, Any]] = []
     for backend in run:
         if backend in ("pytorch", "seed"):
@@ -151,16 +170,18 @@ def bench(
         fmt = "engine" if backend == "tensorrt" else "onnx"
         have = {a.precision for s in b.manifest.stages.values() for a in s.artifacts if a.format == fmt}
         for precision in precisions:
-            if precision not in have:
+            if precision in have:
+                specs.append((backend, precision))
+            else:
                 log(f"{backend} {precision}: no {fmt} model of this precision in the bundle, skipped")
-                continue
-            rows.append(_pipeline_row(root, b, clip, backend, precision, batches, threads, live_seconds, log))
+    rows = _pipeline_rows(root, b, clip, specs, batches, threads, live_seconds, rounds, log)
     machine = system_info()
-    machine["threads"] = str(threads or "onnxruntime default (one per core)")
+    machine["threads"] = str(threads) if threads else f"{default_threads()} (default: all cores but one)"
     return {
         "bundle": str(root),
         "source": str(source),
         "frames": len(clip),
+        "rounds": rounds,
         "frame_size": list(clip[0].shape[1::-1]),
         "machine": machine,
         "backends": run,

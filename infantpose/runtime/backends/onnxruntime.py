@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -16,13 +17,29 @@ PROVIDERS: dict[str, list[str]] = {
 }
 
 
+def default_threads() -> int:
+    """Intra-op threads when none are asked for: every usable core but one, at least one.
+
+    The pipeline is sequential and its pre/post-processing and capture run beside
+    inference; a pool thread that spins on the last core slows them more than it
+    speeds up these small models. On the 2-core development machine one thread ran
+    the shipped chain faster than two in every round, FP32 and INT8 alike
+    (``python -m infantpose.benchmarks.threads``; docs/benchmarks/threads.json).
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores - 1)
+
+
 class OnnxRuntimeBackend:
     """An ``onnxruntime.InferenceSession`` over one model file.
 
     Args:
         path: the .onnx file.
         device: "cpu", "cuda" or "tensorrt" (execution providers, see PROVIDERS).
-        threads: intra-op threads (0: onnxruntime's default, one per core).
+        threads: intra-op threads (0: :func:`default_threads`, all usable cores but one).
     """
 
     def __init__(self, path: str | Path, device: str = "cpu", threads: int = 0) -> None:
@@ -38,7 +55,8 @@ class OnnxRuntimeBackend:
                 f"(has: {', '.join(sorted(available))}); install onnxruntime-gpu"
             )
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
+        self.threads = threads or default_threads()
+        opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
