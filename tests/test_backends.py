@@ -1,0 +1,33 @@
+import os
+
+import numpy as np
+import pytest
+
+from infantpose.errors import InfantposeError
+from infantpose.runtime.backends.onnxruntime import OnnxRuntimeBackend, default_threads
+from infantpose.runtime.pipeline import DEFAULT_BUNDLE
+
+LIFTER = DEFAULT_BUNDLE / "lifter.fp32.onnx"
+
+
+def test_default_threads_leave_one_core_free():
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert default_threads() == max(1, cores - 1)
+    assert OnnxRuntimeBackend(LIFTER).threads == default_threads()
+    assert OnnxRuntimeBackend(LIFTER, threads=3).threads == 3
+
+
+def test_int8_and_fp32_lifters_agree_on_the_shipped_bundle():
+    fp32, int8 = OnnxRuntimeBackend(LIFTER), OnnxRuntimeBackend(DEFAULT_BUNDLE / "lifter.int8.onnx")
+    name = fp32.input_names[0]
+    rng = np.random.default_rng(0)
+    # Windows of a slowly moving pose (z-scores), like real ones: white noise is far outside calibration.
+    x = (0.5 * rng.standard_normal((4, 32, 1)) + 0.05 * rng.standard_normal((4, 32, 27))).astype(np.float32)
+    a, b = fp32({name: x})["kp3d"], int8({name: x})["kp3d"]
+    assert a.shape == b.shape == (4, 48, 1)  # a causal window of 27 frames -> the newest frame
+    assert np.abs(a - b).mean() < 0.1 * np.abs(a).mean()
+
+
+def test_unknown_device_is_a_clear_error():
+    with pytest.raises(InfantposeError, match="unknown device 'npu'"):
+        OnnxRuntimeBackend(LIFTER, device="npu")
