@@ -76,6 +76,20 @@ def run_clip(pipe: Pipeline, frames: list[np.ndarray], warmup: int = 10) -> dict
     }
 
 
+def interleaved_runs(
+    pipes: dict[Any, Pipeline], frames: list[np.ndarray], rounds: int, log: Any = None
+) -> dict[Any, list[dict[str, Any]]]:
+    """:func:`run_clip` ``rounds`` times for every pipeline, round by round, so that the
+    machine's load drifts over all of them alike; each pipeline's runs in order."""
+    runs: dict[Any, list[dict[str, Any]]] = {key: [] for key in pipes}
+    for i in range(rounds):
+        if log is not None:
+            log(f"end to end with tracking, round {i + 1} of {rounds}")
+        for key, pipe in pipes.items():
+            runs[key].append(run_clip(pipe, frames))
+    return runs
+
+
 def stage_inputs(pipe: Pipeline, frames: list[np.ndarray], count: int = 16) -> dict[str, np.ndarray]:
     """Real (N, ...) inputs for each stage's backend, made by the runtime's pre-processing."""
     dp, pp, lp = pipe.detector.params, pipe.pose.params, pipe.lifter.params

@@ -20,6 +20,7 @@ from typing import Any
 
 from infantpose.benchmarks.harness import (
     batch_throughput,
+    interleaved_runs,
     live_latency,
     load_frames,
     load_pipeline,
@@ -102,11 +103,8 @@ def _pipeline_rows(
             for spec in specs}  # fmt: skip
     names = {spec: f"{'onnxruntime' if spec[0] == 'onnxruntime-cpu' else spec[0]} {spec[1]}" for spec in specs}
     pipes = {spec: load_pipeline(root, spec[1], *fmts[spec], threads) for spec in specs}
-    tracking: dict[tuple[str, str], list[dict[str, Any]]] = {spec: [] for spec in specs}
-    for i in range(rounds):
-        log(f"end to end with tracking, round {i + 1} of {rounds}: {', '.join(names.values())}")
-        for spec, pipe in pipes.items():
-            tracking[spec].append(run_clip(pipe, clip))
+    log(f"interleaved rows: {', '.join(names.values())}")
+    tracking = interleaved_runs(pipes, clip, rounds, log)
     rows = []
     for spec, pipe in pipes.items():
         (fmt, device), name, precision = fmts[spec], names[spec], spec[1]

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from infantpose.benchmarks.harness import load_frames, load_pipeline, run_clip
+from infantpose.benchmarks.harness import interleaved_runs, load_frames, load_pipeline
 from infantpose.runtime.pipeline import DEFAULT_BUNDLE
 from infantpose.system import system_info
 
@@ -26,10 +26,7 @@ def sweep(
     """{"rows": [{precision, threads, fps_median, fps_rounds}], ...} for every pair."""
     clip = load_frames(source, frames)
     pipes = {(p, t): load_pipeline(bundle, p, "onnx", "cpu", t) for p in precisions for t in threads}
-    fps: dict[tuple[str, int], list[float]] = {k: [] for k in pipes}
-    for _ in range(rounds):
-        for key, pipe in pipes.items():
-            fps[key].append(run_clip(pipe, clip)["fps"])
+    fps = {key: [r["fps"] for r in runs] for key, runs in interleaved_runs(pipes, clip, rounds).items()}
     rows = [{"precision": p, "threads": t, "fps_median": float(np.median(v)), "fps_rounds": v}
             for (p, t), v in fps.items()]  # fmt: skip
     return {"bundle": str(bundle or DEFAULT_BUNDLE), "source": str(source), "frames": len(clip), "rounds": rounds,
