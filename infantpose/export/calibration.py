@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from infantpose.datasets import MiniRGBD
 from infantpose.errors import DatasetError
+from infantpose.evaluation import read_image
 from infantpose.preprocess import detector_input, normalize_2d, pose_input
 from infantpose.runtime.stages import causal_windows
 from infantpose.skeleton import MPII, map_joints
@@ -41,9 +41,7 @@ def calibration_inputs(
     out = []
     for i in picks:
         s = ds[int(i)]
-        img = cv2.imread(str(s.image))
-        if img is None:
-            raise DatasetError(f"{s.image}: missing or not a readable image")
+        img = read_image(s.image)
         if stage == "detector":
             out.append(
                 detector_input(img, tuple(params["input_size"]), params["mean"], params["std"], params["colour"])[0]

@@ -10,6 +10,7 @@ import numpy as np
 from infantpose.datasets.minirgbd import MiniRGBD
 from infantpose.draw import draw_box, draw_skeleton, tile
 from infantpose.errors import DatasetError
+from infantpose.evaluation import read_image
 from infantpose.skeleton import MINI_RGBD
 
 
@@ -20,9 +21,7 @@ def contact_sheet(root: Path, out: Path, count: int = 12, columns: int = 4, widt
     tiles = []
     for i in picks:
         s = ds[int(i)]
-        img = cv2.imread(str(s.image))
-        if img is None:
-            raise DatasetError(f"{s.image}: not a readable image")
+        img = read_image(s.image)
         draw_box(img, s.box)
         draw_skeleton(img, s.joints2d, MINI_RGBD)
         cv2.putText(img, f"seq {s.sequence} frame {s.frame}", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6,
@@ -39,16 +38,13 @@ def frames_to_video(seq_dir: Path, out: Path, fps: float = 30.0) -> Path:
     files = sorted((seq_dir / "rgb").glob("syn_*.png"))
     if not files:
         raise DatasetError(f"{seq_dir / 'rgb'}: no syn_*.png frames")
-    first = cv2.imread(str(files[0]))
+    first = read_image(files[0])
     h, w = first.shape[:2]
     out.parent.mkdir(parents=True, exist_ok=True)
     writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
     try:
         for f in files:
-            img = cv2.imread(str(f))
-            if img is None:
-                raise DatasetError(f"{f}: not a readable image")
-            writer.write(img)
+            writer.write(read_image(f))
     finally:
         writer.release()
     return out
