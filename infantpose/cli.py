@@ -45,11 +45,15 @@ def synth(
         None, help="Also write an image grid (PNG or JPG) of sample frames with skeletons."
     ),
     video: bool = typer.Option(False, help="Also encode each sequence as NN.mp4 (mp4v, 30 fps) in --out."),
+    variety: str = typer.Option(
+        "v1", help="v1: supine, top-down (MINI-RGBD-like); v2: side-lying and prone too, oblique cameras 0-45 deg, "
+        "0.4-1.5 m."
+    ),
 ) -> None:
     """Render synthetic infants (anny body model) in the MINI-RGBD file layout."""
     from infantpose.synth.generate import generate
 
-    summary = generate(out, sequences, frames, seed, workers, resume, cache)
+    summary = generate(out, sequences, frames, seed, workers, resume, cache, variety=variety)
     if contact_sheet is not None:
         from infantpose.synth.preview import contact_sheet as write_sheet
 
@@ -99,7 +103,13 @@ def train(
 
 @app.command("eval")
 def eval_(
-    data: Path = typer.Option(..., help="Dataset folder in the MINI-RGBD layout."),
+    data: Path | None = typer.Option(None, help="Dataset folder in the MINI-RGBD layout (checkpoint evaluation)."),
+    coco: Path | None = typer.Option(
+        None, help="COCO keypoint file: score a bundle on real labelled images instead (needs --images)."
+    ),
+    images: Path | None = typer.Option(None, help="--coco: folder holding the images the file names."),
+    bundle: Path | None = typer.Option(None, help="--coco: bundle to score (default: the shipped one)."),
+    precision: str = typer.Option("fp32", help="--coco: fp32, fp16 or int8."),
     split: str = typer.Option("test", help="Split to evaluate (train, val, test, all)."),
     protocol: str = typer.Option("standard", help="standard or seed (the original's metric quirks)."),
     detector: Path | None = typer.Option(None, help="Detector checkpoint (omit: ground-truth boxes)."),
@@ -109,8 +119,19 @@ def eval_(
     limit: int | None = typer.Option(None, min=1, help="Only the first N frames of each sequence."),
     device: str = typer.Option("cpu", help="cpu or cuda (PyTorch checkpoints)."),
 ) -> None:
-    """Evaluate checkpoints on a split: detector IoU, 2D error/PCKh, 3D MPJPE/PCKh, jitter."""
+    """Evaluate checkpoints on a split (detector IoU, 2D error/PCKh, 3D MPJPE/PCKh, jitter), or a bundle on a
+    COCO keypoint file of real images (OKS AP, PCK@0.2 torso, per-joint PCK)."""
     import json
+
+    if coco is not None:
+        report = _eval_coco(coco, images, bundle, precision)
+        if json_out is not None:
+            json_out.write_text(json.dumps(report, indent=2) + "\n")
+        return
+    if data is None:
+        from infantpose.errors import InfantposeError
+
+        raise InfantposeError("give --data (a MINI-RGBD-layout split) or --coco with --images")
 
     from infantpose.datasets import MiniRGBD
     from infantpose.errors import InfantposeError
@@ -136,6 +157,56 @@ def eval_(
     typer.echo(format_report(report))
     if json_out is not None:
         json_out.write_text(json.dumps(report, indent=2) + "\n")
+
+
+def _eval_coco(coco: Path, images: Path | None, bundle: Path | None, precision: str) -> dict:
+    """Run the runtime chain on every image of a COCO keypoint file and print the scores."""
+    import numpy as np
+    from rich.progress import Progress
+
+    from infantpose.coco import evaluate_coco, format_coco_report, read_coco
+    from infantpose.errors import InfantposeError
+    from infantpose.evaluation import read_image
+    from infantpose.runtime.pipeline import Pipeline
+    from infantpose.skeleton import get_joint_set
+
+    if images is None or not images.is_dir():
+        raise InfantposeError(f"--images {images}: not a folder (the images that {coco} names)")
+    gt = read_coco(coco)
+    pipe = Pipeline.from_bundle(bundle, precision=precision)
+
+    def predict(frame):  # every image on its own: fresh detection, no window carried over
+        pipe.reset()
+        r = pipe(frame)
+        kp = r.kp2d if r.kp2d is not None else np.full((get_joint_set(pipe.joint_set).num_joints, 2), np.nan)
+        return kp, float(r.score or 0.0)
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("images", total=len(gt.images))
+        report = evaluate_coco(gt, images, predict, read_image, lambda n, _: bar.update(task, completed=n))
+    report["bundle"] = str(bundle or "default")
+    report["precision"] = precision
+    typer.echo(format_coco_report(report))
+    return report
+
+
+@app.command("labelme2coco")
+def labelme2coco(
+    inputs: list[Path] = typer.Argument(..., help="labelme JSON files or folders of them."),
+    out: Path = typer.Option(..., help="COCO keypoint file to write."),
+) -> None:
+    """Convert labelme point annotations (e.g. the NYCU infant set) into a COCO keypoint file."""
+    import json
+
+    from infantpose.coco import labelme_to_coco
+    from infantpose.errors import InfantposeError
+
+    files = [f for p in inputs for f in (sorted(p.glob("*.json")) if p.is_dir() else [p])]
+    if not files:
+        raise InfantposeError("no labelme JSON files found in the inputs")
+    doc = labelme_to_coco(files)
+    out.write_text(json.dumps(doc, indent=1) + "\n")
+    typer.echo(f"wrote {out}: {len(doc['images'])} images, {len(doc['categories'][0]['keypoints'])} keypoints")
 
 
 @app.command()

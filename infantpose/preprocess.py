@@ -16,6 +16,8 @@ from infantpose.geometry import box_to_center_scale, crop_affine
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)  # RGB, 0-1
 IMAGENET_STD = (0.229, 0.224, 0.225)
+PRETRAINED_MEAN = (0.5, 0.5, 0.5)  # RGB 0-1: inputs in [-1, 1], as EfficientNet-Lite's ImageNet weights expect
+PRETRAINED_STD = (0.5, 0.5, 0.5)
 
 
 @functools.lru_cache(maxsize=16)

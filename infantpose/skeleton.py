@@ -207,3 +207,15 @@ def map_joints(joints: np.ndarray, src: str, dst: str = "mpii") -> np.ndarray:
 def map_flags(flags: np.ndarray, src: str, dst: str = "mpii") -> np.ndarray:
     """Reorder per-joint flags/scores (..., J_src) from ``src`` to ``dst``."""
     return map_joints(flags[..., None], src, dst)[..., 0]
+
+# --- Body regions by joint name (MPII), for garments and occluders ----------
+# Each chain is drawn as a thick polyline over the body; the torso is a polygon.
+LIMB_CHAINS: dict[str, tuple[str, ...]] = {
+    "r_leg": ("r_hip", "r_knee", "r_ankle"),
+    "l_leg": ("l_hip", "l_knee", "l_ankle"),
+    "r_arm": ("r_shoulder", "r_elbow", "r_wrist"),
+    "l_arm": ("l_shoulder", "l_elbow", "l_wrist"),
+}
+TORSO_POLYGON: tuple[str, ...] = ("r_shoulder", "l_shoulder", "l_hip", "r_hip")
+HANDS_FEET: tuple[str, ...] = ("r_wrist", "l_wrist", "r_ankle", "l_ankle")
+FACE_JOINTS: tuple[str, ...] = ("upper_neck", "head_top")

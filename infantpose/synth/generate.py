@@ -21,7 +21,10 @@ from infantpose.bundle import atomic_write_text
 from infantpose.datasets.minirgbd import CARD, head_segment_thresholds, rgb_path, write_frame
 from infantpose.geometry import MINI_RGBD_INTRINSICS, Intrinsics, project
 
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "1.1"
+# "v1": supine, top-down (+-6 deg), 0.7-1.1 m, as MINI-RGBD. "v2": postures (supine, side-lying,
+# prone), oblique cameras 0-45 deg aimed at the infant, 0.4-1.5 m.
+VARIETIES = ("v1", "v2")
 IMAGE_SIZE = (640, 480)
 LICENCE = "Rendered with the anny body model (Apache-2.0 code, CC0 MakeHuman assets); no SMPL/SMIL data is used."
 
@@ -56,18 +59,28 @@ class SequencePlan:
     card: dict[str, Any]
 
 
-def plan_sequence(body: Any, seed: int, index: int, frames: int, intrinsics: Intrinsics) -> SequencePlan:
+def plan_sequence(
+    body: Any, seed: int, index: int, frames: int, intrinsics: Intrinsics, variety: str = "v1"
+) -> SequencePlan:
     """Phenotype, motion, camera, lighting and background of sequence ``index`` (1-based)."""
     from infantpose.synth.body import sample_phenotype
-    from infantpose.synth.motion import sample_motion
+    from infantpose.synth.motion import sample_motion, sample_posture
     from infantpose.synth.scene import background, fit_camera, mattress_depth, place_body
 
     rng = np.random.default_rng([seed, index])
     phenotype = sample_phenotype(rng)
-    motion = sample_motion(rng, frames)
+    posture = "supine"
+    if variety == "v2":
+        # Its own generator: v1 sequences stay byte-identical for a given seed.
+        posture = sample_posture(np.random.default_rng([seed, index, 2]))
+    motion = sample_motion(rng, frames, posture)
     verts, joints = body.pose(phenotype, motion.bone_rotations())
     verts, joints = place_body(verts, joints, motion.roll, motion.plane)
-    camera = fit_camera(verts, intrinsics, IMAGE_SIZE, rng)
+    if variety == "v2":
+        camera = fit_camera(verts, intrinsics, IMAGE_SIZE, rng, distance_range=(0.4, 1.5), max_tilt_deg=45.0,
+                            oblique=True)  # fmt: skip
+    else:
+        camera = fit_camera(verts, intrinsics, IMAGE_SIZE, rng)
     v_cam = camera.to_camera(verts).astype(np.float32)
     j_cam = camera.to_camera(joints)
     light_dir = np.array([rng.uniform(-0.5, 0.5), rng.uniform(-0.5, 0.5), 1.0])
@@ -82,6 +95,8 @@ def plan_sequence(body: Any, seed: int, index: int, frames: int, intrinsics: Int
     name = f"{index:02d}"
     card = {
         "frames": frames,
+        "variety": variety,
+        "posture": posture,
         "phenotype": phenotype.to_dict(),
         "camera_distance_m": round(camera.distance, 4),
         "camera_tilt": np.round(camera.tilt, 5).tolist(),
@@ -122,13 +137,13 @@ def render_frame(plan: SequencePlan, renderer: Any, faces: np.ndarray, seed: int
 
 def _worker(job: tuple, queue: Any) -> tuple[str, dict]:
     """Render one sequence in a worker process; reports progress through ``queue``."""
-    out, seed, index, frames, resume, cache = job
+    out, seed, index, frames, resume, cache, variety = job
     from infantpose.synth.body import InfantBody
     from infantpose.synth.render import BodyRenderer
 
     intr = MINI_RGBD_INTRINSICS
     body = InfantBody(cache=Path(cache) if cache else None)
-    plan = plan_sequence(body, seed, index, frames, intr)
+    plan = plan_sequence(body, seed, index, frames, intr, variety)
     seq_dir = Path(out) / plan.name
     renderer = BodyRenderer(intr, IMAGE_SIZE)
     renderer.set_light(plan.light_dir, *plan.light)
@@ -145,10 +160,13 @@ def _worker(job: tuple, queue: Any) -> tuple[str, dict]:
     return plan.name, plan.card
 
 
-def _write_card(out: Path, seed: int, frames: int, names: list[str], sequences: dict[str, dict]) -> None:
+def _write_card(
+    out: Path, seed: int, frames: int, names: list[str], sequences: dict[str, dict], variety: str = "v1"
+) -> None:
     card = {
         "generator": "infantpose.synth",
         "version": GENERATOR_VERSION,
+        "variety": variety,
         "seed": seed,
         "fps": 30,
         "image_size": list(IMAGE_SIZE),
@@ -170,10 +188,18 @@ def generate(
     resume: bool = False,
     cache: Path | None = None,
     progress: bool = True,
+    variety: str = "v1",
 ) -> dict[str, Any]:
-    """Render ``sequences`` x ``frames`` into ``out``; returns a summary with frames/s."""
+    """Render ``sequences`` x ``frames`` into ``out``; returns a summary with frames/s.
+
+    ``variety``: "v1" (MINI-RGBD-like: supine, top-down) or "v2" (postures, oblique cameras).
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    if variety not in VARIETIES:
+        from infantpose.errors import InfantposeError
+
+        raise InfantposeError(f"unknown synth variety {variety!r} (choose {', '.join(VARIETIES)})")
     out.mkdir(parents=True, exist_ok=True)
     names = [f"{i:02d}" for i in range(1, sequences + 1)]
     old = {}
@@ -191,7 +217,7 @@ def generate(
         if resume and complete and old.get(name, {}).get("frames") == frames:
             seen += frames  # nothing to render: skip planning the sequence too
             continue
-        jobs.append((str(out), seed, i, frames, resume, str(cache) if cache else None))
+        jobs.append((str(out), seed, i, frames, resume, str(cache) if cache else None, variety))
     total = sequences * frames
     rendered = 0
     start = time.perf_counter()
@@ -219,13 +245,13 @@ def generate(
                 for r in [r for r in pending if r.ready()]:
                     name, card = r.get()  # re-raises a worker's exception
                     cards[name] = card
-                    _write_card(out, seed, frames, names, cards)
+                    _write_card(out, seed, frames, names, cards, variety)
                     pending.remove(r)
                 if not pending and queue.empty():
                     break
                 time.sleep(0.05)
     elapsed = time.perf_counter() - start
-    _write_card(out, seed, frames, names, cards)
+    _write_card(out, seed, frames, names, cards, variety)
     return {
         "sequences": sequences,
         "frames": total,

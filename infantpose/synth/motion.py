@@ -133,8 +133,19 @@ class Motion:
         return out
 
 
-def sample_motion(rng: np.random.Generator, frames: int) -> Motion:
-    """A random clip of ``frames`` frames at 30 fps."""
+# Whole-body roll (degrees about the long axis) per posture; supine is the default.
+POSTURES = {"supine": 0.0, "side_left": 90.0, "side_right": -90.0, "prone": 180.0}
+POSTURE_WEIGHTS = {"supine": 0.6, "side_left": 0.1, "side_right": 0.1, "prone": 0.2}
+
+
+def sample_posture(rng: np.random.Generator) -> str:
+    """Supine most of the time, else side-lying or prone (tummy time)."""
+    names = list(POSTURE_WEIGHTS)
+    return str(rng.choice(names, p=np.array([POSTURE_WEIGHTS[n] for n in names])))
+
+
+def sample_motion(rng: np.random.Generator, frames: int, posture: str = "supine") -> Motion:
+    """A random clip of ``frames`` frames at 30 fps, lying in ``posture`` (see POSTURES)."""
     activity = rng.uniform(0.4, 1.0)  # how lively this infant is
     kick = _episodes(rng, frames, 0.12, (1.5, 4.0))
     angles: dict[tuple[str, str], np.ndarray] = {}
@@ -156,6 +167,7 @@ def sample_motion(rng: np.random.Generator, frames: int) -> Motion:
                 angles[(bone, axis)] = (1 - w) * a + w * target
     roll_ep = _episodes(rng, frames, 0.04, (2.0, 5.0))
     roll = roll_ep * rng.choice([-1, 1]) * rng.uniform(15, 40) + 4 * _smooth_noise(rng, frames, 0.3)
+    roll = roll + POSTURES[posture]
     # Mostly head-up in the image, as in MINI-RGBD, sometimes any orientation.
     plane0 = rng.normal(0, 25) if rng.random() < 0.6 else rng.uniform(-180, 180)
     plane = plane0 + rng.uniform(5, 25) * _smooth_noise(rng, frames, 0.15)

@@ -60,21 +60,32 @@ def fit_camera(
     distance_range: tuple[float, float] = (0.7, 1.1),
     max_tilt_deg: float = 6.0,
     margin_px: float = 12.0,
+    oblique: bool = False,
 ) -> Camera:
     """A camera 0.7-1.1 m above the bed that keeps every vertex of every frame in view.
 
     The distance is drawn from ``distance_range`` and raised in 2 cm steps
-    when the infant would leave the frame.
+    when the infant would leave the frame. ``oblique``: the tilt is drawn as a
+    magnitude of 0-``max_tilt_deg`` in any direction and the camera is moved
+    along its tilted axis so that it still looks at the infant (a phone or a
+    cot-side camera), ``distance`` then being measured along that axis.
     """
     w, h = size
     sub = vertices_bed[:, :: max(1, vertices_bed.shape[1] // 1500)]
-    tilt = rotation("x", [rng.uniform(-max_tilt_deg, max_tilt_deg)])[0]
-    tilt = rotation("y", [rng.uniform(-max_tilt_deg, max_tilt_deg)])[0] @ tilt
+    if oblique:
+        tilt = rotation("x", [rng.uniform(0, max_tilt_deg)])[0]
+        tilt = tilt @ rotation("z", [rng.uniform(-180, 180)])[0]
+    else:
+        tilt = rotation("x", [rng.uniform(-max_tilt_deg, max_tilt_deg)])[0]
+        tilt = rotation("y", [rng.uniform(-max_tilt_deg, max_tilt_deg)])[0] @ tilt
     centre = sub.reshape(-1, 3).mean(axis=0)
     offset = rng.uniform(-0.04, 0.04, 2)
     distance = rng.uniform(*distance_range)
     for _ in range(200):
-        pos = np.array([centre[0] + offset[0], centre[1] + offset[1], -distance])
+        if oblique:  # back off along the optical axis (tilt's third row, in the bed frame)
+            pos = centre + np.array([offset[0], offset[1], 0.0]) - distance * tilt[2]
+        else:
+            pos = np.array([centre[0] + offset[0], centre[1] + offset[1], -distance])
         cam = Camera(position=pos, tilt=tilt)
         uv = project(cam.to_camera(sub.reshape(-1, 3)), intrinsics)
         inside = (uv[:, 0] >= margin_px) & (uv[:, 0] <= w - 1 - margin_px)

@@ -32,6 +32,7 @@ from infantpose.geometry import (
 from infantpose.heatmaps import gaussian_heatmaps
 from infantpose.preprocess import letterbox_affine, normalize_image
 from infantpose.skeleton import MPII
+from infantpose.train.realism import Realism, sensor
 
 DATASET_KINDS = ("auto", "minirgbd", "mpii", "mpi_inf_3dhp")
 
@@ -78,6 +79,25 @@ def photometric(img: np.ndarray, rng: np.random.Generator, occlude: bool = True)
     return np.clip(x, 0, 255).astype(np.uint8)
 
 
+def mask_for_image(image: Path) -> Path | None:
+    """The MINI-RGBD foreground mask of a frame (``rgb/syn_N.png`` -> ``fg_mask/mask_N.png``), if any."""
+    image = Path(image)
+    if image.parent.name != "rgb" or not image.name.startswith("syn_"):
+        return None
+    return image.parent.parent / "fg_mask" / image.name.replace("syn_", "mask_", 1)
+
+
+# Share of detector training items replaced by a frame without an infant.
+NEGATIVE_RATE = 0.08
+
+
+def _quarter_turn(w: int, h: int, clockwise: bool) -> np.ndarray:
+    """(3, 3) affine turning a (W, H) frame by 90 degrees into an (H, W) one."""
+    if clockwise:  # (x, y) -> (h - 1 - y, x)
+        return np.array([[0.0, -1.0, h - 1.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    return np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, w - 1.0], [0.0, 0.0, 1.0]])  # (x, y) -> (y, w - 1 - x)
+
+
 def _flip(img: np.ndarray, joints: np.ndarray, vis: np.ndarray, box: np.ndarray) -> tuple:
     w = img.shape[1]
     perm = MPII.flip_permutation()
@@ -98,17 +118,55 @@ class EpochDataset(Dataset):
 
 
 class ImageDataset(EpochDataset):
-    """Base for datasets of frames: samples, stage params, augmentation switch, frame cache."""
+    """Base for datasets of frames: samples, stage params, augmentation switch, frame cache.
 
-    def __init__(self, samples: list[Sample], params: dict[str, Any], augment: bool, seed: int = 0) -> None:
+    ``realism`` (training only) adds :mod:`infantpose.train.realism`: real-photo backgrounds,
+    garments, occluders, face masks and camera degradations on top of the geometric augmentation.
+    """
+
+    def __init__(
+        self,
+        samples: list[Sample],
+        params: dict[str, Any],
+        augment: bool,
+        seed: int = 0,
+        realism: Realism | None = None,
+    ) -> None:
         self.samples = samples
         self.p = params
         self.augment = augment
         self.seed = seed
         self.cache = ImageCache()
+        self.realism = realism if augment else None
 
     def __len__(self) -> int:
         return len(self.samples)
+
+    def mask(self, s: Sample) -> np.ndarray | None:
+        """(H, W) uint8 foreground mask of the frame when realism needs it and the dataset has one."""
+        if self.realism is None or s.image is None:
+            return None
+        mpath = mask_for_image(s.image)
+        return cv2.imread(str(mpath), cv2.IMREAD_GRAYSCALE) if mpath is not None and mpath.is_file() else None
+
+    def scene(
+        self, img: np.ndarray, mask: np.ndarray | None, joints: np.ndarray, affine: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Realism on an already warped network input: mask and (J, 2) frame-px joints go through ``affine``.
+
+        Working at input resolution (not on the whole frame) keeps it cheap; areas the warp
+        filled from outside the frame have mask 0, so they get a background too.
+        """
+        if self.realism is None:
+            return img
+        size = (img.shape[1], img.shape[0])
+        m = None if mask is None else cv2.warpAffine(mask, affine, size, flags=cv2.INTER_LINEAR)
+        return self.realism.scene(img, m, apply_affine(joints, affine), rng)
+
+    def camera(self, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Photometric jitter, plus camera degradations when realism is on."""
+        img = photometric(img, rng, occlude=self.realism is None)
+        return img if self.realism is None else sensor(img, rng, self.realism.strength)
 
 
 class Pose2DDataset(ImageDataset):
@@ -117,8 +175,15 @@ class Pose2DDataset(ImageDataset):
     Item: image (3, h, w) float32, heatmaps (J, h/s, w/s), weights (J,).
     """
 
-    def __init__(self, samples: list[Sample], params: dict[str, Any], augment: bool, seed: int = 0) -> None:
-        super().__init__(samples, params, augment, seed)
+    def __init__(
+        self,
+        samples: list[Sample],
+        params: dict[str, Any],
+        augment: bool,
+        seed: int = 0,
+        realism: Realism | None = None,
+    ) -> None:
+        super().__init__(samples, params, augment, seed, realism)
         self.size = tuple(params["input_size"])
         s = int(params["heatmap_stride"])
         self.hm_size = (self.size[0] // s, self.size[1] // s)
@@ -129,16 +194,21 @@ class Pose2DDataset(ImageDataset):
         joints, vis, box = s.joints2d, s.visible.copy(), s.box
         rot = 0.0
         rng = self.rng(i)
+        mask = self.mask(s)
         if self.augment and rng.random() < 0.5:
             img, joints, vis, box = _flip(img, joints, vis, box)
+            mask = None if mask is None else mask[:, ::-1]
         center, scale = box_to_center_scale(box, self.size[0] / self.size[1], self.p["padding"])
         if self.augment:
             center = center + rng.uniform(-0.08, 0.08, 2) * scale * 200
             scale = scale * rng.uniform(0.8, 1.25)
-            rot = float(rng.uniform(-45, 45)) if rng.random() < 0.6 else 0.0
-        crop = cv2.warpAffine(img, crop_affine(center, scale, rot, self.size), self.size, flags=cv2.INTER_LINEAR)
+            u = rng.random()
+            # Mostly near head-up; real cameras also see the infant at any angle.
+            rot = float(rng.uniform(-45, 45)) if u < 0.5 else float(rng.uniform(-180, 180)) if u < 0.7 else 0.0
+        affine = crop_affine(center, scale, rot, self.size)
+        crop = cv2.warpAffine(img, affine, self.size, flags=cv2.INTER_LINEAR)
         if self.augment:
-            crop = photometric(crop, rng)
+            crop = self.camera(self.scene(crop, mask, joints, affine, rng), rng)
         x = normalize_image(crop, self.p["mean"], self.p["std"], self.p["colour"])
         jh = apply_affine(joints, crop_affine(center, scale, rot, self.hm_size))
         w, h = self.hm_size
@@ -150,8 +220,15 @@ class Pose2DDataset(ImageDataset):
 class DetectorDataset(ImageDataset):
     """Whole frames letterboxed to the detector input with centre/size/offset targets."""
 
-    def __init__(self, samples: list[Sample], params: dict[str, Any], augment: bool, seed: int = 0) -> None:
-        super().__init__(samples, params, augment, seed)
+    def __init__(
+        self,
+        samples: list[Sample],
+        params: dict[str, Any],
+        augment: bool,
+        seed: int = 0,
+        realism: Realism | None = None,
+    ) -> None:
+        super().__init__(samples, params, augment, seed, realism)
         self.size = tuple(params["input_size"])
         self.stride = int(params["stride"])
         self.out_size = (self.size[0] // self.stride, self.size[1] // self.stride)
@@ -161,21 +238,41 @@ class DetectorDataset(ImageDataset):
         img = self.cache(s.image)
         box = s.box
         rng = self.rng(i)
+        mask = self.mask(s)
+        joints = s.joints2d
         if self.augment and rng.random() < 0.5:
-            img, _, _, box = _flip(img, s.joints2d, s.visible, box)
-        a = letterbox_affine((img.shape[1], img.shape[0]), self.size)
+            img, joints, _, box = _flip(img, joints, s.visible, box)
+            mask = None if mask is None else mask[:, ::-1]
+        fw, fh = img.shape[1], img.shape[0]
+        turn = np.eye(3)
+        if self.augment and rng.random() < 0.2:  # portrait footage: a quarter turn of the frame
+            turn = _quarter_turn(fw, fh, clockwise=rng.random() < 0.5)
+            fw, fh = fh, fw
+        a = letterbox_affine((fw, fh), self.size) @ turn
         if self.augment:  # zoom about the input centre and shift
             z = rng.uniform(0.75, 1.3)
             cx, cy = self.size[0] / 2, self.size[1] / 2
             shift = rng.uniform(-0.15, 0.15, 2) * self.size
             a = np.array([[z, 0, (1 - z) * cx + shift[0]], [0, z, (1 - z) * cy + shift[1]]]) @ np.vstack([a, [0, 0, 1]])
-        inp = cv2.warpAffine(img, a, self.size, flags=cv2.INTER_LINEAR)
+        present = not (self.realism is not None and rng.random() < NEGATIVE_RATE)
+        if present:
+            inp = cv2.warpAffine(img, a, self.size, flags=cv2.INTER_LINEAR)
+            inp = self.scene(inp, mask, joints, a, rng) if self.augment else inp
+        else:  # no infant in this frame
+            inp = self.realism.negative(self.size, rng)
         if self.augment:
             inp = photometric(inp, rng, occlude=rng.random() < 0.5)
-        corners = apply_affine(np.asarray(box).reshape(2, 2), a).reshape(4)
+            if self.realism is not None:
+                inp = sensor(inp, rng, self.realism.strength)
+        x1, y1, x2, y2 = box
+        pts = apply_affine(np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], float), a)
+        corners = np.concatenate([pts.min(axis=0), pts.max(axis=0)])
         corners = np.clip(corners, 0, [self.size[0] - 1, self.size[1] - 1] * 2)
         t = encode_box(corners, self.out_size, self.stride)
+        if not present:  # no infant: an empty centre map and no box loss
+            t["centre"] = np.zeros_like(t["centre"])
         return {
+            "present": torch.tensor(float(present)),
             "image": torch.from_numpy(normalize_image(inp, self.p["mean"], self.p["std"], self.p["colour"])),
             "centre": torch.from_numpy(t["centre"]),
             "size": torch.from_numpy(t["size"]),

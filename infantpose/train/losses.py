@@ -34,7 +34,12 @@ def detector_loss(model: nn.Module, batch: dict, device: torch.device) -> torch.
     xs, ys = b["cell"][:, 0], b["cell"][:, 1]
     size_at = size[ar, :, ys, xs]
     off_at = offset[ar, :, ys, xs]
-    return focal_loss(centre, b["centre"]) + F.l1_loss(size_at, b["size"]) + F.l1_loss(off_at, b["offset"])
+    # Frames without an infant ("present" 0) train the centre map only.
+    present = b.get("present", torch.ones(n, device=device))[:, None]
+    norm = present.sum().clamp(min=1.0) * 2
+    size_l1 = ((size_at - b["size"]).abs() * present).sum() / norm
+    box_l1 = size_l1 + ((off_at - b["offset"]).abs() * present).sum() / norm
+    return focal_loss(centre, b["centre"]) + box_l1
 
 
 def fasterrcnn_loss(model: nn.Module, batch: tuple, device: torch.device) -> torch.Tensor:

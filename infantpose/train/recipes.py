@@ -10,13 +10,27 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from infantpose.preprocess import IMAGENET_MEAN, IMAGENET_STD
+from infantpose.preprocess import IMAGENET_MEAN, IMAGENET_STD, PRETRAINED_MEAN, PRETRAINED_STD
 from infantpose.skeleton import MPII
 
 _IMAGE = {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD), "colour": "RGB"}
+# EfficientNet-Lite's ImageNet weights take RGB scaled to [-1, 1].
+_IMAGE_EFFICIENTNET = {"mean": list(PRETRAINED_MEAN), "std": list(PRETRAINED_STD), "colour": "RGB"}
 
 RECIPES: dict[tuple[str, str], dict[str, Any]] = {
     ("detector", "edge"): {
+        # ImageNet-initialised EfficientNet-Lite0 trunk (features that transfer to real photos),
+        # top-down path to stride 8; trained with negatives (frames without an infant).
+        "arch": "centre",
+        "model": {"widths": [24, 48, 64, 96], "head": 48, "backbone": "efficientnet_lite0"},
+        "pretrained": "imagenet",
+        "params": {"kind": "centre", "input_size": [160, 128], "stride": 8, "score_threshold": 0.3,
+                   **_IMAGE_EFFICIENTNET},
+        "epochs": 8, "batch": 32, "lr": 1e-3, "weight_decay": 1e-4, "lr_gamma": 0.8,
+        "realism": True,
+    },
+    ("detector", "edge-lite"): {
+        # The previous edge detector: narrow ResNet from random init, synthetic appearance only.
         "arch": "centre",
         "model": {"widths": [24, 48, 64, 96], "head": 48},
         "params": {"kind": "centre", "input_size": [192, 160], "stride": 8, **_IMAGE},
@@ -29,6 +43,18 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
         "epochs": 10, "batch": 2, "lr": 1e-4, "weight_decay": 1e-4, "lr_gamma": 0.9,
     },
     ("pose2d", "edge"): {
+        # EfficientNet-Lite0 cut at stride 16 (ImageNet init) + 2 deconvolutions: heatmaps at stride 4.
+        "arch": "simple_baseline",
+        "model": {"trunk": "efficientnet_lite0_s16", "num_joints": MPII.num_joints, "deconv_channels": 64,
+                  "deconv_layers": 2},
+        "pretrained": "imagenet",
+        "params": {"input_size": [128, 128], "padding": 1.25, "heatmap_stride": 4, "decoder": "dark",
+                   "sigma": 2.0, **_IMAGE_EFFICIENTNET},
+        "epochs": 6, "batch": 32, "lr": 1e-3, "weight_decay": 1e-4, "lr_gamma": 0.75,
+        "realism": True,
+    },
+    ("pose2d", "edge-lite"): {
+        # The previous edge 2D network: narrow ResNet from random init, synthetic appearance only.
         "arch": "simple_baseline",
         "model": {"trunk": "lite", "num_joints": MPII.num_joints, "deconv_channels": 64, "deconv_layers": 3},
         "params": {"input_size": [128, 128], "padding": 1.25, "heatmap_stride": 4, "decoder": "dark",

@@ -102,12 +102,21 @@ def train(
         progress=progress, max_steps=max_steps,
     )  # fmt: skip
     collate = None
+    realism = None
+    if r.get("realism"):
+        from infantpose.train.realism import Realism
+
+        realism = Realism()
+        extra["realism"] = {"texture_files": len(realism.files), "texture_dirs": "default (Debian wallpapers)"}
+        if not realism.files:
+            print("warning: no texture photos found (apt-get install gnome-backgrounds plasma-workspace-wallpapers):"
+                  " realism uses procedural textures only")  # fmt: skip
     if stage == "pose2d":
-        train_set = D.Pose2DDataset(train_s, params, augment=True, seed=seed)
+        train_set = D.Pose2DDataset(train_s, params, augment=True, seed=seed, realism=realism)
         loss_fn, validate = losses.heatmap_loss, _validate_pose(val_s, params, r["arch"])
         cfg = replace(cfg, metric="pckh@1", mode="max")
     elif stage == "detector" and r["arch"] == "centre":
-        train_set = D.DetectorDataset(train_s, params, augment=True, seed=seed)
+        train_set = D.DetectorDataset(train_s, params, augment=True, seed=seed, realism=realism)
         loss_fn, validate = losses.detector_loss, _validate_detector(val_s, params, r["arch"])
         cfg = replace(cfg, metric="iou", mode="max")
     elif stage == "detector":
@@ -125,6 +134,14 @@ def train(
         raise InfantposeError(f"unknown stage {stage!r}; choose detector, pose2d or lifter")
     torch.manual_seed(seed)  # initial weights are part of the run's reproducibility
     model = build_model(r["arch"], **r["model"])
+    if r.get("pretrained") == "imagenet" and init is None and not resume:
+        from infantpose.train.models.efficientnet_lite import load_imagenet
+
+        trunk = model.pretrained_trunk() if hasattr(model, "pretrained_trunk") else None
+        if trunk is None:
+            raise InfantposeError(f"recipe {recipe!r}: {r['arch']} has no ImageNet-initialisable trunk")
+        extra["trunk_init"] = load_imagenet(trunk)
+        print(f"trunk init: {extra['trunk_init']}")
     if init is not None and not resume:
         extra["init"] = {"path": str(init), "tensors": init_weights(model, init)}
     info = {"stage": stage, "arch": r["arch"], "model_kwargs": r["model"], "params": params, **extra}

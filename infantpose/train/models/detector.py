@@ -26,15 +26,28 @@ class CentreDetector(nn.Module):
 
     stride = 8
 
-    def __init__(self, widths: tuple[int, int, int, int] = (24, 48, 64, 96), head: int = 48) -> None:
+    def __init__(
+        self, widths: tuple[int, int, int, int] = (24, 48, 64, 96), head: int = 48, backbone: str = "lite"
+    ) -> None:
         super().__init__()
         w1, w2, w3, w4 = widths
-        self.stem = nn.Sequential(_conv(3, 16, 2), _conv(16, w1, 2))  # stride 4
-        self.s8 = nn.Sequential(BasicBlock(w1, w2, 2), BasicBlock(w2, w2, 1))
-        self.s16 = nn.Sequential(BasicBlock(w2, w3, 2), BasicBlock(w3, w3, 1))
-        self.s32 = nn.Sequential(BasicBlock(w3, w4, 2), BasicBlock(w4, w4, 1))
-        self.lat16 = nn.Conv2d(w3, w4, 1)
-        self.lat8 = nn.Conv2d(w2, w4, 1)
+        self.backbone = backbone
+        if backbone == "lite":
+            self.stem = nn.Sequential(_conv(3, 16, 2), _conv(16, w1, 2))  # stride 4
+            self.s8 = nn.Sequential(BasicBlock(w1, w2, 2), BasicBlock(w2, w2, 1))
+            self.s16 = nn.Sequential(BasicBlock(w2, w3, 2), BasicBlock(w3, w3, 1))
+            self.s32 = nn.Sequential(BasicBlock(w3, w4, 2), BasicBlock(w4, w4, 1))
+            c8, c16 = w2, w3
+        elif backbone == "efficientnet_lite0":
+            from infantpose.train.models.efficientnet_lite import EfficientNetLite0
+
+            self.trunk = EfficientNetLite0(max_stride=32, out_strides=(8, 16, 32))
+            c8, c16, c32 = self.trunk.channels
+            self.top = nn.Conv2d(c32, w4, 1)
+        else:
+            raise ValueError(f"unknown detector backbone {backbone!r}; choose lite or efficientnet_lite0")
+        self.lat16 = nn.Conv2d(c16, w4, 1)
+        self.lat8 = nn.Conv2d(c8, w4, 1)
         self.fuse = _conv(w4, head)
 
         def branch(cout: int) -> nn.Sequential:
@@ -46,14 +59,22 @@ class CentreDetector(nn.Module):
         nn.init.constant_(self.centre[-1].bias, -2.19)  # sigmoid = 0.1: stable focal-loss start
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        x8 = self.s8(self.stem(image))
-        x16 = self.s16(x8)
-        x32 = self.s32(x16)
+        if self.backbone == "lite":
+            x8 = self.s8(self.stem(image))
+            x16 = self.s16(x8)
+            x32 = self.s32(x16)
+        else:
+            x8, x16, x32 = self.trunk(image)
+            x32 = self.top(x32)
         # Nearest upsampling by a fixed factor: exports to a plain Resize.
         y16 = self.lat16(x16) + F.interpolate(x32, scale_factor=2.0, mode="nearest")
         y8 = self.lat8(x8) + F.interpolate(y16, scale_factor=2.0, mode="nearest")
         f = self.fuse(y8)
         return self.centre(f), self.size(f), self.offset(f)
+
+    def pretrained_trunk(self) -> nn.Module | None:
+        """The ImageNet-initialisable trunk (EfficientNet-Lite0), or None for the narrow ResNet."""
+        return self.trunk if self.backbone != "lite" else None
 
 
 def fasterrcnn(num_classes: int = 2, trunk_init: str | None = None) -> nn.Module:

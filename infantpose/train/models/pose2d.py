@@ -49,17 +49,39 @@ class LiteResNet(nn.Module):
         return self.blocks(self.stem(x))
 
 
+class LastFeature(nn.Module):
+    """Wraps a multi-output trunk so that it returns its coarsest feature map only."""
+
+    def __init__(self, trunk: nn.Module) -> None:
+        super().__init__()
+        self.net = trunk
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)[-1]
+
+
+# EfficientNet-Lite0 trunks: name -> deepest stride kept.
+EFFICIENTNET_TRUNKS = {"efficientnet_lite0": 32, "efficientnet_lite0_s16": 16}
+
+
 def build_trunk(name: str, init: str | None = None) -> tuple[nn.Module, int]:
     """Trunk without pool and classifier, and its output channels.
 
-    ``init`` is a local torchvision ImageNet state-dict file (nothing is downloaded).
+    ``init`` is a local torchvision ImageNet state-dict file (nothing is downloaded);
+    EfficientNet trunks get their ImageNet weights from :func:`load_pretrained` instead.
     """
     if name == "lite":
         trunk = LiteResNet()
         return trunk, trunk.out_channels
+    if name in EFFICIENTNET_TRUNKS:
+        from infantpose.train.models.efficientnet_lite import EfficientNetLite0
+
+        stride = EFFICIENTNET_TRUNKS[name]
+        eff = EfficientNetLite0(max_stride=stride, out_strides=(stride,))
+        return LastFeature(eff), eff.channels[-1]
     makers = {"resnet18": (resnet18, 512), "resnet34": (resnet34, 512), "resnet50": (resnet50, 2048)}
     if name not in makers:
-        raise ValueError(f"unknown pose trunk {name!r}; choose from lite, {', '.join(makers)}")
+        raise ValueError(f"unknown pose trunk {name!r}; choose from lite, {', '.join([*EFFICIENTNET_TRUNKS, *makers])}")
     make, ch = makers[name]
     net = make(weights=None)
     if init:
@@ -99,3 +121,7 @@ class SimpleBaseline(nn.Module):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         return self.head(self.deconv(self.trunk(image)))
+
+    def pretrained_trunk(self) -> nn.Module | None:
+        """The ImageNet-initialisable trunk (EfficientNet-Lite0), or None for the other trunks."""
+        return self.trunk.net if isinstance(self.trunk, LastFeature) else None

@@ -1,0 +1,254 @@
+"""COCO-keypoint files: scoring any bundle on labelled real images, and a labelme converter.
+
+Infant pose datasets (SyRIP, MINI-RGBD conversions, clinical sets) ship COCO
+keypoint JSON. ``infantpose eval --coco`` runs the runtime chain on each
+image on its own (detector every image, no tracking, window or smoothing) and
+reports, over the joints both sides know (the 12 limb joints for COCO-17):
+
+- OKS AP with pycocotools (the maintained COCO tool; ``pip install pycocotools``),
+  per-keypoint sigmas from COCO, object area = the annotation's ``area``;
+- PCK@0.2 torso: a joint is correct when its error is at most 0.2 x the torso
+  size, the mean of the two shoulder-to-opposite-hip distances of the ground truth;
+- PCK per joint.
+
+Coordinates are image pixels; keypoints (K, 3) x, y, v with v = 0 unlabelled.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from infantpose.errors import DatasetError, InfantposeError
+from infantpose.skeleton import MPII
+
+# COCO-17 names of the joints the chain predicts (MPII names -> COCO names).
+MPII_TO_COCO = {
+    "l_shoulder": "left_shoulder", "r_shoulder": "right_shoulder", "l_elbow": "left_elbow",
+    "r_elbow": "right_elbow", "l_wrist": "left_wrist", "r_wrist": "right_wrist", "l_hip": "left_hip",
+    "r_hip": "right_hip", "l_knee": "left_knee", "r_knee": "right_knee", "l_ankle": "left_ankle",
+    "r_ankle": "right_ankle",
+}  # fmt: skip
+LIMB_KEYPOINTS = tuple(MPII_TO_COCO.values())  # COCO order of the 12 limb joints
+# COCO's per-keypoint OKS sigmas (cocoapi, person keypoints) for those joints.
+COCO_SIGMAS = {"left_shoulder": 0.079, "right_shoulder": 0.079, "left_elbow": 0.072, "right_elbow": 0.072,
+               "left_wrist": 0.062, "right_wrist": 0.062, "left_hip": 0.107, "right_hip": 0.107,
+               "left_knee": 0.087, "right_knee": 0.087, "left_ankle": 0.089, "right_ankle": 0.089}  # fmt: skip
+TORSO_DIAGONALS = (("left_shoulder", "right_hip"), ("right_shoulder", "left_hip"))
+PCK_FACTOR = 0.2
+
+# labelme point labels of the NYCU infant set (22 keypoints) -> COCO names; others are ignored.
+LABELME_NAMES = {
+    "Shoulder_L": "left_shoulder", "Shoulder_R": "right_shoulder", "Elbow_L": "left_elbow",
+    "Elbow_R": "right_elbow", "Wrist_L": "left_wrist", "Wrist_R": "right_wrist", "Hip_L": "left_hip",
+    "Hip_R": "right_hip", "Knee_L": "left_knee", "Knee_R": "right_knee", "Ankle_L": "left_ankle",
+    "Ankle_R": "right_ankle",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CocoImage:
+    """One annotated image: file, size (W, H) and (K, 3) keypoints in the file's keypoint order."""
+
+    id: int
+    file: str
+    size: tuple[int, int]
+    keypoints: np.ndarray
+    area: float
+
+
+@dataclass(frozen=True)
+class CocoSet:
+    """Ground truth: keypoint names (K,) and one infant per image (the first annotation)."""
+
+    names: tuple[str, ...]
+    images: tuple[CocoImage, ...]
+
+
+def read_coco(path: Path) -> CocoSet:
+    """Read a COCO keypoint file; one clear error for anything that is not one."""
+    try:
+        doc = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DatasetError(f"{path}: not a JSON file ({type(e).__name__})") from None
+    keys = ("images", "annotations", "categories")
+    if not isinstance(doc, dict) or not all(isinstance(doc.get(k), list) for k in keys):
+        raise DatasetError(f"{path}: not a COCO file (needs lists 'images', 'annotations', 'categories')")
+    cats = [c for c in doc["categories"] if isinstance(c, dict) and isinstance(c.get("keypoints"), list)]
+    if not cats:
+        raise DatasetError(f"{path}: no category with 'keypoints' (not a COCO keypoint file)")
+    names = tuple(str(n) for n in cats[0]["keypoints"])
+    k = len(names)
+    anns: dict[int, dict] = {}
+    for a in doc["annotations"]:
+        if isinstance(a, dict) and a.get("category_id", cats[0]["id"]) == cats[0]["id"]:
+            anns.setdefault(a.get("image_id"), a)  # one infant per image: the first annotation
+    images = []
+    for im in doc["images"]:
+        a = anns.get(im.get("id")) if isinstance(im, dict) else None
+        if a is None:
+            continue
+        kp = np.asarray(a.get("keypoints", []), float)
+        if kp.size != 3 * k:
+            raise DatasetError(f"{path}: annotation {a.get('id')} has {kp.size} keypoint values, expected {3 * k}")
+        kp = kp.reshape(k, 3)
+        bw, bh = (a.get("bbox") or [0, 0, 0, 0])[2:4]
+        area = float(a.get("area") or bw * bh or _keypoint_area(kp))
+        images.append(CocoImage(int(im["id"]), str(im["file_name"]), (int(im["width"]), int(im["height"])), kp, area))
+    if not images:
+        raise DatasetError(f"{path}: no image has a keypoint annotation")
+    return CocoSet(names, tuple(images))
+
+
+def _keypoint_area(kp: np.ndarray) -> float:
+    """Area (px^2) of the labelled keypoints' box grown by 10 % per side: a stand-in for a segment area."""
+    pts = kp[kp[:, 2] > 0, :2]
+    if len(pts) < 2:
+        return 1.0
+    w, h = (pts.max(0) - pts.min(0)) * 1.2
+    return float(max(w * h, 1.0))
+
+
+def shared_joints(names: Iterable[str]) -> list[tuple[int, int, str]]:
+    """(MPII index, ground-truth index, COCO name) for every predicted joint the file labels."""
+    names = list(names)
+    out = [(MPII.index(m), names.index(c), c) for m, c in MPII_TO_COCO.items() if c in names]
+    if not out:
+        raise DatasetError(f"the keypoint names share no joint with ours ({', '.join(LIMB_KEYPOINTS)})")
+    return out
+
+
+def pck_torso(pred: np.ndarray, gt: np.ndarray, names: list[str], factor: float = PCK_FACTOR) -> np.ndarray:
+    """(N, K) correct / wrong (NaN where unlabelled or no torso) for (N, K, 2) predictions vs (N, K, 3) truth."""
+    diag = []
+    for a, b in TORSO_DIAGONALS:
+        if a in names and b in names:
+            ia, ib = names.index(a), names.index(b)
+            ok = (gt[:, ia, 2] > 0) & (gt[:, ib, 2] > 0)
+            diag.append(np.where(ok, np.linalg.norm(gt[:, ia, :2] - gt[:, ib, :2], axis=1), np.nan))
+    if not diag:
+        raise DatasetError("PCK@torso needs both shoulders and both hips among the keypoints")
+    torso = np.nanmean(np.stack(diag), axis=0) if len(diag) > 1 else diag[0]
+    err = np.linalg.norm(pred - gt[..., :2], axis=-1)
+    correct = (err <= factor * torso[:, None]).astype(float)
+    correct[(gt[..., 2] <= 0) | ~np.isfinite(torso)[:, None]] = np.nan
+    return correct
+
+
+def oks_ap(gt: CocoSet, pred: np.ndarray, scores: np.ndarray, joints: list[tuple[int, int, str]]) -> dict[str, float]:
+    """OKS AP / AP50 / AP75 from pycocotools over ``joints`` (predictions (N, K_ours, 2) px)."""
+    try:
+        from pycocotools.coco import COCO
+        from pycocotools.cocoeval import COCOeval
+    except ImportError:
+        raise InfantposeError("OKS AP needs pycocotools: pip install 'infantpose[eval]'") from None
+    import contextlib
+    import io
+
+    names = [c for _, _, c in joints]
+    cat = {"id": 1, "name": "infant", "keypoints": names, "skeleton": []}
+    images, anns, dets = [], [], []
+    for n, im in enumerate(gt.images):
+        kp = im.keypoints[[g for _, g, _ in joints]]
+        vis = kp[:, 2] > 0
+        xs, ys = kp[vis, 0], kp[vis, 1]
+        box = [float(xs.min()), float(ys.min()), float(np.ptp(xs)), float(np.ptp(ys))] if vis.any() else [0, 0, 0, 0]
+        images.append({"id": im.id, "file_name": im.file, "width": im.size[0], "height": im.size[1]})
+        anns.append({"id": n + 1, "image_id": im.id, "category_id": 1, "iscrowd": 0, "area": im.area, "bbox": box,
+                     "num_keypoints": int(vis.sum()), "keypoints": kp.reshape(-1).tolist()})  # fmt: skip
+        p = np.concatenate([pred[n][[m for m, _, _ in joints]], np.ones((len(joints), 1))], axis=1)
+        dets.append({"image_id": im.id, "category_id": 1, "keypoints": p.reshape(-1).tolist(),
+                     "score": float(scores[n])})  # fmt: skip
+    quiet = io.StringIO()
+    with contextlib.redirect_stdout(quiet):  # pycocotools prints progress lines
+        coco = COCO()
+        coco.dataset = {"images": images, "annotations": anns, "categories": [cat]}
+        coco.createIndex()
+        res = coco.loadRes(dets)
+        ev = COCOeval(coco, res, "keypoints")
+        ev.params.kpt_oks_sigmas = np.array([COCO_SIGMAS.get(c, 0.08) for c in names])
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return {"ap": float(ev.stats[0]), "ap50": float(ev.stats[1]), "ap75": float(ev.stats[2])}
+
+
+def evaluate_coco(
+    gt: CocoSet,
+    images: Path,
+    predict: Callable[[np.ndarray], tuple[np.ndarray, float]],
+    read: Callable[[Path], np.ndarray],
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Run ``predict`` (BGR image -> (J, 2) px MPII joints, detector score) on every image and score it."""
+    joints = shared_joints(gt.names)
+    preds, scores = [], []
+    for n, im in enumerate(gt.images):
+        kp, score = predict(read(images / im.file))
+        preds.append(kp)
+        scores.append(score)
+        if progress is not None:
+            progress(n + 1, len(gt.images))
+    pred = np.stack(preds)
+    names = [c for _, _, c in joints]
+    sub_gt = np.stack([im.keypoints[[g for _, g, _ in joints]] for im in gt.images])
+    sub_pred = pred[:, [m for m, _, _ in joints]]
+    correct = pck_torso(sub_pred, sub_gt, names)
+    report = {
+        "images": len(gt.images),
+        "joints": names,
+        "pck@0.2_torso": float(np.nanmean(correct) * 100),
+        "pck_per_joint": {c: float(np.nanmean(correct[:, i]) * 100) for i, c in enumerate(names)},
+        "pck_per_image": [float(np.nanmean(r) * 100) if np.isfinite(r).any() else None for r in correct],
+        "oks": oks_ap(gt, pred, np.asarray(scores), joints),
+        "protocol": "detector on every image, no tracking; PCK threshold 0.2 x mean shoulder-to-opposite-hip "
+        "distance; OKS with COCO sigmas over the joints listed",
+    }
+    return report
+
+
+def format_coco_report(r: dict[str, Any]) -> str:
+    """A few readable lines of an :func:`evaluate_coco` report."""
+    lines = [
+        f"images: {r['images']}  joints: {len(r['joints'])}",
+        f"PCK@0.2 torso: {r['pck@0.2_torso']:.1f} %",
+        f"OKS AP: {r['oks']['ap'] * 100:.1f}  AP50: {r['oks']['ap50'] * 100:.1f}  AP75: {r['oks']['ap75'] * 100:.1f}",
+        "per joint PCK: " + ", ".join(f"{k} {v:.0f}" for k, v in r["pck_per_joint"].items()),
+    ]
+    return "\n".join(lines)
+
+
+def labelme_to_coco(files: list[Path], names: dict[str, str] | None = None) -> dict[str, Any]:
+    """A COCO keypoint document from labelme JSON files (point shapes; image next to the JSON or in ../img).
+
+    ``names`` maps labelme labels to COCO names (default: the NYCU infant labels, 12 limb joints).
+    """
+    names = names or LABELME_NAMES
+    order = list(LIMB_KEYPOINTS)
+    images, anns = [], []
+    for n, f in enumerate(sorted(files), start=1):
+        try:
+            doc = json.loads(Path(f).read_text())
+            shapes = doc["shapes"]
+            w, h = int(doc["imageWidth"]), int(doc["imageHeight"])
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise DatasetError(f"{f}: not a labelme file ({type(e).__name__})") from None
+        kp = np.zeros((len(order), 3))
+        for s in shapes:
+            coco = names.get(str(s.get("label")))
+            if coco in order and s.get("shape_type", "point") == "point" and s.get("points"):
+                x, y = s["points"][0][:2]
+                kp[order.index(coco)] = (float(x), float(y), 2.0)
+        image_name = Path(str(doc.get("imagePath") or Path(f).with_suffix(".jpg").name)).name
+        images.append({"id": n, "file_name": image_name, "width": w, "height": h})
+        anns.append({"id": n, "image_id": n, "category_id": 1, "iscrowd": 0, "keypoints": kp.reshape(-1).tolist(),
+                     "num_keypoints": int((kp[:, 2] > 0).sum()), "area": _keypoint_area(kp)})  # fmt: skip
+    cat = {"id": 1, "name": "infant", "supercategory": "person", "keypoints": order, "skeleton": []}
+    return {"images": images, "annotations": anns, "categories": [cat]}
