@@ -16,7 +16,7 @@ $(VENV)/.base: pyproject.toml
 	@touch $@
 
 $(VENV)/.full: pyproject.toml $(VENV)/.base
-	$(PIP) install $(TORCH_PINS) -e ".[train,export,synth,dev]"
+	$(PIP) install $(TORCH_PINS) -e ".[train,export,synth,eval,dev]"
 	@touch $@
 
 demo: $(VENV)/.base

@@ -9,6 +9,10 @@ from typing import Any
 
 import typer
 
+from infantpose.runtime.tracking import TrackerConfig
+
+TRACKER_DEFAULTS = TrackerConfig()  # the runtime's defaults, shown in --help
+
 app = typer.Typer(
     name="infantpose",
     help="3D infant pose estimation: train, export, verify, run and benchmark.",
@@ -279,14 +283,21 @@ def verify(
 
 
 def _pipeline(
-    bundle: Path | None, precision: str, engine: bool, device: str, threads: int, smooth: bool, detector_period: int
+    bundle: Path | None,
+    precision: str,
+    engine: bool,
+    device: str,
+    threads: int,
+    smooth: bool,
+    detector_period: int,
+    min_score: float | None = None,
 ) -> Any:
     from infantpose.runtime.pipeline import Pipeline, SmoothingConfig
     from infantpose.runtime.tracking import TrackerConfig
 
     return Pipeline.from_bundle(
         bundle, precision, "engine" if engine else "onnx", device, threads,
-        TrackerConfig(detector_period=detector_period), SmoothingConfig(enabled=smooth),
+        TrackerConfig(detector_period=detector_period), SmoothingConfig(enabled=smooth), min_score,
     )  # fmt: skip
 
 
@@ -303,9 +314,18 @@ def run(
     device: str = typer.Option("auto", help="auto, cpu, cuda or tensorrt (onnxruntime providers)."),
     threads: int = typer.Option(0, min=0, help="Inference threads (0: all cores but one, at least one)."),
     smooth: str = typer.Option("auto", help="One Euro smoothing: auto (on for live sources), on, off."),
-    detector_period: int = typer.Option(0, min=0, help="Also run the detector every N frames (0: only when lost)."),
+    detector_period: int = typer.Option(
+        TRACKER_DEFAULTS.detector_period, min=0, help="Also run the detector every N frames (0: only when lost)."
+    ),
     max_frames: int | None = typer.Option(None, min=1, help="Stop after N frames."),
     reconnect_timeout: float = typer.Option(30.0, help="Live sources: give up after N s without frames."),
+    mode: str = typer.Option(
+        "auto", help="auto, video or stills. Stills: each image on its own (detector on each, no tracking, window "
+        "or smoothing). auto: a folder of images is stills unless its names are numbered frames (or MINI-RGBD rgb/).",
+    ),
+    min_score: float | None = typer.Option(
+        None, min=0.0, max=1.0, help="Detector score under which a frame has no infant (default: the bundle's)."
+    ),
 ) -> None:
     """Run detect -> 2D -> 3D on a camera, file, folder or network stream (torch-free)."""
     from infantpose.errors import InfantposeError
@@ -315,10 +335,10 @@ def run(
 
     if smooth not in ("auto", "on", "off"):
         raise InfantposeError(f"--smooth must be auto, on or off, not {smooth!r}")
-    src = Source(source, reconnect_timeout)
+    src = Source(source, reconnect_timeout, mode)
     try:
         pipe = _pipeline(bundle, precision, engine, device, threads,
-                         src.live if smooth == "auto" else smooth == "on", detector_period)  # fmt: skip
+                         src.live if smooth == "auto" else smooth == "on", detector_period, min_score)  # fmt: skip
     except BaseException:
         src.close()
         raise
@@ -341,7 +361,7 @@ def demo(
     clip = DEFAULT_BUNDLE.parent / "demo.mp4"
     if not clip.is_file():
         raise InfantposeError(f"{clip}: the demo clip is not installed")
-    pipe = _pipeline(None, "fp32", False, "auto", 0, False, 0)
+    pipe = _pipeline(None, "fp32", False, "auto", 0, False, TRACKER_DEFAULTS.detector_period)
     src = Source(str(clip))
     summary = run_source(pipe, src, RunOutputs(out / "demo.mp4", out / "demo.jsonl", None, show))
     typer.echo(summary.text())

@@ -96,10 +96,45 @@ def pose_input(
     return normalize_image(crop, mean, std, colour), center, scale
 
 
-def normalize_2d(kp2d: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    """Lifter input: (..., J, 2) pixels -> (..., 2J) float32 z-scores (Martinez normalisation)."""
+# How 2D keypoints are made into lifter input before the z-score:
+#   "pixels"     raw frame pixels (Martinez et al.; depends on resolution and framing),
+#   "root_scale" each frame centred on the root joint and divided by the joints' RMS distance
+#                from it: the same pose gives the same input at any resolution, crop or padding.
+LIFTER_INPUT_NORMS = ("pixels", "root_scale")
+
+
+def root_scale_2d(kp2d: np.ndarray, root: int) -> np.ndarray:
+    """(..., J, 2) px -> (..., J, 2) unitless: minus the root joint, over the RMS joint distance from it."""
+    k = np.asarray(kp2d, dtype=np.float64)
+    centred = k - k[..., root : root + 1, :]
+    scale = np.sqrt(np.mean(np.sum(centred**2, axis=-1), axis=-1))[..., None, None]
+    return centred / np.maximum(scale, 1e-6)
+
+
+def normalize_2d(
+    kp2d: np.ndarray, mean: np.ndarray, std: np.ndarray, norm: str = "pixels", root: int | None = None
+) -> np.ndarray:
+    """Lifter input: (..., J, 2) pixels -> (..., 2J) float32 z-scores after the ``norm`` step
+    (see LIFTER_INPUT_NORMS; "root_scale" needs the ``root`` joint index)."""
+    if norm == "root_scale":
+        if root is None:
+            raise ValueError("root_scale normalisation needs the root joint index")
+        kp2d = root_scale_2d(kp2d, root)
+    elif norm != "pixels":
+        raise ValueError(f"unknown lifter input normalisation {norm!r} (known: {', '.join(LIFTER_INPUT_NORMS)})")
     flat = np.asarray(kp2d, dtype=np.float64).reshape(*np.shape(kp2d)[:-2], -1)
     return ((flat - mean) / std).astype(np.float32)
+
+
+def lifter_input(kp2d: np.ndarray, params: dict) -> np.ndarray:
+    """(..., J, 2) px -> (..., 2J) float32 as the lifter described by ``params`` (manifest/checkpoint) takes it."""
+    return normalize_2d(
+        kp2d,
+        np.asarray(params["mean_2d"], np.float64),
+        np.asarray(params["std_2d"], np.float64),
+        params.get("input_norm", "pixels"),
+        params.get("root"),
+    )
 
 
 def denormalize_3d(out: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:

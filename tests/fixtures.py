@@ -10,6 +10,7 @@ import numpy as np
 
 from infantpose.datasets.minirgbd import write_frame
 from infantpose.geometry import MINI_RGBD_INTRINSICS, project
+from infantpose.skeleton import MPII
 
 
 def infant_pose_m(rng: np.random.Generator) -> np.ndarray:
@@ -93,7 +94,9 @@ def random_checkpoint(stage: str, key: tuple[str, str], root: Path, path: Path) 
     model = build_model(r["arch"], **r["model"]).eval()
     params = dict(r["params"])
     if stage == "lifter":
-        params.update(D.normalisation_stats(D.lifter_sequences(D.load_samples(root, "all"))))
+        norm = params.get("input_norm", "pixels")
+        params.update(D.normalisation_stats(D.lifter_sequences(D.load_samples(root, "all")), norm))
+        params["root"] = MPII.root
     if stage == "pose2d":
         torch.nn.init.normal_(model.head.weight, std=0.5)  # peaky heatmaps: no argmax ties
     atomic_save(make_checkpoint(stage, r["arch"], r["model"], params, model, recipe="edge"), path)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from infantpose.preprocess import detector_input, normalize_2d, pose_input
+from infantpose.preprocess import detector_input, lifter_input, pose_input
 from infantpose.runtime.pipeline import Pipeline, SmoothingConfig
 from infantpose.runtime.stages import causal_windows
 from infantpose.runtime.tracking import TrackerConfig
@@ -101,11 +101,10 @@ def stage_inputs(pipe: Pipeline, frames: list[np.ndarray], count: int = 16) -> d
          for f, b in zip(picks, boxes, strict=True)]
     )  # fmt: skip
     kp, _ = pipe.pose(picks, boxes)
-    mean, std = np.asarray(lp["mean_2d"]), np.asarray(lp["std_2d"])
     if pipe.lifter.window > 1:
-        lift = np.ascontiguousarray(normalize_2d(causal_windows(kp, pipe.lifter.window), mean, std).transpose(0, 2, 1))
+        lift = np.ascontiguousarray(lifter_input(causal_windows(kp, pipe.lifter.window), lp).transpose(0, 2, 1))
     else:
-        lift = normalize_2d(kp, mean, std)
+        lift = lifter_input(kp, lp)
     return {"detector": det, "pose2d": pose, "lifter": lift}
 
 
@@ -180,9 +179,14 @@ def live_latency(pipe: Pipeline, frames: list[np.ndarray], fps: float = 30.0, se
 
 
 def load_pipeline(
-    bundle: Path | None, precision: str, fmt: str, device: str, threads: int, detector_period: int = 0
+    bundle: Path | None,
+    precision: str,
+    fmt: str,
+    device: str,
+    threads: int,
+    detector_period: int = TrackerConfig.detector_period,
 ) -> Pipeline:
-    """A pipeline for benchmarking: smoothing off (it is not what is measured)."""
+    """A pipeline for benchmarking: smoothing off (it is not what is measured); tracking as the runtime's default."""
     return Pipeline.from_bundle(
         bundle, precision, fmt, device, threads, TrackerConfig(detector_period=detector_period),
         SmoothingConfig(enabled=False),

@@ -46,7 +46,7 @@ def pytorch_row(bundle: Path, clip: list[np.ndarray], threads: int = 0) -> dict[
         "name": "pytorch eager fp32",
         "backend": "pytorch/cpu",
         "precision": "fp32",
-        "tracking": run_clip(_pipeline(stages, 0), clip),
+        "tracking": run_clip(_pipeline(stages, TrackerConfig.detector_period), clip),
         "detector_every_frame": run_clip(_pipeline(stages, 1), clip),
     }
 

@@ -10,7 +10,7 @@ import numpy as np
 from infantpose.datasets import MiniRGBD
 from infantpose.errors import DatasetError
 from infantpose.evaluation import read_image
-from infantpose.preprocess import detector_input, normalize_2d, pose_input
+from infantpose.preprocess import detector_input, lifter_input, pose_input
 from infantpose.runtime.stages import causal_windows
 from infantpose.skeleton import MPII, map_joints
 
@@ -29,12 +29,11 @@ def calibration_inputs(
     picks = np.linspace(0, len(ds) - 1, min(count, len(ds))).round().astype(int)
     if stage == "lifter":
         window = int(params.get("window", 1))
-        mean, std = np.asarray(params["mean_2d"]), np.asarray(params["std_2d"])
         chunks = []
         for seq in ds.sequences:
             _, kp, _ = ds.sequence_arrays(seq.name)
             kp = map_joints(kp, "minirgbd", MPII.name)
-            x = normalize_2d(causal_windows(kp, window) if window > 1 else kp, mean, std)
+            x = lifter_input(causal_windows(kp, window) if window > 1 else kp, params)
             chunks.append(x.transpose(0, 2, 1) if window > 1 else x)
         allx = np.concatenate(chunks)
         return allx[np.linspace(0, len(allx) - 1, min(count, len(allx))).round().astype(int)]

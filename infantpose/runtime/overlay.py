@@ -28,17 +28,18 @@ def annotate(frame: np.ndarray, result: FrameResult, joint_set: str, fps: float 
     """A copy of the BGR frame with the result drawn on it."""
     img = frame.copy()
     js = get_joint_set(joint_set)
-    draw_box(img, result.box, (0, 220, 255) if result.tracked else (0, 140, 255))
-    draw_skeleton(img, result.kp2d, js, result.conf, min_confidence=0.1)
-    inset = view_3d(result.kp3d, joint_set)
-    h, w = img.shape[:2]
-    s = inset.shape[0]
-    if h > s + 10 and w > s + 10:
-        img[10 : 10 + s, w - 10 - s : w - 10] = inset
+    if result.found:
+        draw_box(img, result.box, (0, 220, 255) if result.tracked else (0, 140, 255))
+        draw_skeleton(img, result.kp2d, js, result.conf, min_confidence=0.1)
+        inset = view_3d(result.kp3d, joint_set)
+        h, w = img.shape[:2]
+        s = inset.shape[0]
+        if h > s + 10 and w > s + 10:
+            img[10 : 10 + s, w - 10 - s : w - 10] = inset
     label = f"frame {result.frame}  {result.ms.get('total', 0):.1f} ms"
     if fps is not None:
         label += f"  {fps:.1f} FPS"
-    label += "  tracked" if result.tracked else "  detected"
+    label += ("  tracked" if result.tracked else "  detected") if result.found else "  no infant"
     # A dark band behind the text: an outline drawn with thicker strokes is wider than the text.
     (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.6, 1)
     cv2.rectangle(img, (6, 6), (14 + tw, 14 + th), (0, 0, 0), -1)

@@ -50,9 +50,12 @@ class Pipeline:
         joint_set: str = "mpii",
         tracker: TrackerConfig | None = None,
         smoothing: SmoothingConfig | None = None,
+        min_score: float | None = None,
     ) -> None:
         self.detector, self.pose, self.lifter = detector, pose, lifter
         self.joint_set = joint_set
+        # Below this detector score the frame has no infant (default: the bundle's, else never).
+        self.min_score = float(detector.params.get("score_threshold", 0.0)) if min_score is None else min_score
         self.tracker = Tracker(tracker)
         self.smoothing = smoothing or SmoothingConfig()
         s = self.smoothing
@@ -72,10 +75,12 @@ class Pipeline:
         threads: int = 0,
         tracker: TrackerConfig | None = None,
         smoothing: SmoothingConfig | None = None,
+        min_score: float | None = None,
     ) -> Pipeline:
         """Load a bundle (sha256-checked; default: the shipped one) with one artifact per stage.
 
         Stages without an artifact of ``precision``/``fmt`` use their FP32 ONNX model.
+        ``min_score``: detector score under which a frame has no infant (default: the bundle's).
         """
         root = Path(path) if path is not None else DEFAULT_BUNDLE
         if path is None and not (root / "manifest.json").is_file():
@@ -86,8 +91,9 @@ class Pipeline:
             art = bundle.select(name, precision, fmt)
             stages[name] = cls_(load_backend(bundle.path(art), art.format, device, threads), bundle.stage(name).params)
         return cls(
-            stages["detector"], stages["pose2d"], stages["lifter"], bundle.manifest.joint_set, tracker, smoothing
-        )
+            stages["detector"], stages["pose2d"], stages["lifter"], bundle.manifest.joint_set, tracker, smoothing,
+            min_score,
+        )  # fmt: skip
 
     def reset(self) -> None:
         """Forget tracking, the temporal window and the filters (e.g. between videos)."""
@@ -109,7 +115,7 @@ class Pipeline:
         h, w = frame.shape[:2]
         ms: dict[str, float] = {}
         score = None
-        tracked = not self.tracker.needs_detection()
+        tracked = not self.tracker.needs_detection((w, h))
         if tracked:
             box = self.tracker.box
         else:
@@ -118,11 +124,16 @@ class Pipeline:
             box, score = boxes[0], float(scores[0])
             ms["detector"] = (time.perf_counter() - t0) * 1000
             self.tracker.detected()
+            if score < self.min_score:  # no infant: nothing to track, no window or filter state to keep
+                self.reset()
+                self._index = index + 1
+                ms["total"] = (time.perf_counter() - start) * 1000
+                return FrameResult(index, name, t, None, score, False, None, None, None, ms)
         t0 = time.perf_counter()
         kp, conf = self.pose([frame], box[None])
         kp2d, conf = kp[0], conf[0]
         ms["pose2d"] = (time.perf_counter() - t0) * 1000
-        if not self.tracker.update(kp2d, conf, (w, h)):
+        if not self.tracker.update(kp2d, conf, (w, h), box):
             self._history.clear()  # the window must not mix poses across a loss of tracking
         self._history.append(kp2d)
         t0 = time.perf_counter()
@@ -139,11 +150,26 @@ class Pipeline:
         ms["total"] = (time.perf_counter() - start) * 1000
         return FrameResult(index, name, t, np.asarray(box, float), score, tracked, kp2d, conf, kp3d, ms)
 
+    def still(self, frame: np.ndarray, index: int = 0, name: str | None = None) -> FrameResult:
+        """Process an unrelated photo on its own: detector, no tracking, window or smoothing carried over."""
+        self.reset()
+        enabled = self.smoothing.enabled
+        self.smoothing.enabled = False
+        try:
+            return self(frame, 0.0, index, name)
+        finally:
+            self.smoothing.enabled = enabled
+            self.reset()
+
     def stream(self, source: Source, max_frames: int | None = None) -> Iterator[FrameResult]:
-        """Results for the source's frames (live sources: the newest frame each time)."""
+        """Results for the source's frames (live sources: the newest frame each time; a folder of
+        unrelated photos: each image on its own, see :meth:`still`)."""
         for n, frame in enumerate(source.frames()):
             if max_frames is not None and n >= max_frames:
                 return
+            if source.stills:
+                yield self.still(frame.image, frame.index, frame.name)
+                continue
             result = self(frame.image, frame.t, frame.index, frame.name)
             if source.live:
                 result.ms["capture_to_result"] = (time.time() - frame.t) * 1000

@@ -20,19 +20,25 @@ class FrameResult:
         tracked: True when the box came from the previous keypoints, not the detector.
         kp2d: (J, 2) px of the input frame; conf: (J,) 0-1.
         kp3d: (J, 3) mm, camera axes (x right, y down, z away), root (pelvis) at the origin.
+        box, kp2d, conf and kp3d are None when no infant was found (detector score below the threshold).
         ms: per-stage milliseconds (detector, pose2d, lifter, total) and capture_to_result.
     """
 
     frame: int
     source: str | None
     t: float
-    box: np.ndarray
+    box: np.ndarray | None
     score: float | None
     tracked: bool
-    kp2d: np.ndarray
-    conf: np.ndarray
-    kp3d: np.ndarray
+    kp2d: np.ndarray | None
+    conf: np.ndarray | None
+    kp3d: np.ndarray | None
     ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def found(self) -> bool:
+        """False for a frame where no infant was found."""
+        return self.kp2d is not None
 
     def to_json(self) -> dict[str, Any]:
         """The JSONL record (numbers rounded: 0.01 px, 0.1 mm, 0.001 confidence)."""
@@ -40,11 +46,11 @@ class FrameResult:
             "frame": self.frame,
             "source": self.source,
             "t": round(self.t, 6),
-            "box": [round(float(v), 2) for v in self.box],
+            "box": None if self.box is None else [round(float(v), 2) for v in self.box],
             "score": None if self.score is None else round(float(self.score), 4),
             "tracked": self.tracked,
-            "kp2d": np.round(self.kp2d, 2).tolist(),
-            "conf": np.round(self.conf, 3).tolist(),
-            "kp3d": np.round(self.kp3d, 1).tolist(),
+            "kp2d": None if self.kp2d is None else np.round(self.kp2d, 2).tolist(),
+            "conf": None if self.conf is None else np.round(self.conf, 3).tolist(),
+            "kp3d": None if self.kp3d is None else np.round(self.kp3d, 1).tolist(),
             "ms": {k: round(v, 3) for k, v in self.ms.items()},
         }

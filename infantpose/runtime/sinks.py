@@ -53,14 +53,18 @@ class CsvSink:
         head = ["frame", "t", "tracked", "score", "x1", "y1", "x2", "y2"]
         head += [f"{j}_{c}" for j in joints for c in ("x", "y", "conf")]
         head += [f"{j}_{c}_mm" for j in joints for c in ("x", "y", "z")]
+        self._head = head
         self.w.writerow(head)
 
     def write(self, frame: np.ndarray, result: FrameResult, annotated: np.ndarray | None) -> None:
         r = result
         row = [r.frame, f"{r.t:.6f}", int(r.tracked), "" if r.score is None else f"{r.score:.4f}"]
-        row += [f"{v:.2f}" for v in r.box]
-        row += [f"{v:.3f}" for xy, c in zip(r.kp2d, r.conf, strict=True) for v in (*xy, c)]
-        row += [f"{v:.1f}" for v in r.kp3d.reshape(-1)]
+        if not r.found:  # no infant: empty cells, the row keeps the frame's time and score
+            row += [""] * (len(self._head) - len(row))
+        else:
+            row += [f"{v:.2f}" for v in r.box]
+            row += [f"{v:.3f}" for xy, c in zip(r.kp2d, r.conf, strict=True) for v in (*xy, c)]
+            row += [f"{v:.1f}" for v in r.kp3d.reshape(-1)]
         self.w.writerow(row)
         self.f.flush()
 

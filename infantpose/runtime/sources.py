@@ -60,6 +60,7 @@ class _Reader:
     """One way to pull frames: ``open()``, ``read() -> image | None`` (None: end or failure), ``close()``."""
 
     live = False
+    stills = False  # unrelated photos rather than the frames of one recording
     fps: float | None = None
     label = ""
 
@@ -102,14 +103,30 @@ class _Capture(_Reader):
             self.cap = None
 
 
-class _Images(_Reader):
-    """Sorted image files of a folder; unreadable files are skipped (and counted)."""
+def numbered_frames(names: list[str]) -> bool:
+    """Whether file names look like the frames of one recording: the same name once the digits are taken
+    out (``syn_00001.png``, ``frame-0002.jpg``, ``0003.png``), and at least two of them."""
+    if len(names) < 2:
+        return False
+    stems = {re.sub(r"\d+", "#", Path(n).stem) for n in names}
+    return len(stems) == 1 and "#" in next(iter(stems))
 
-    def __init__(self, folder: Path, stats: SourceStats) -> None:
+
+class _Images(_Reader):
+    """Sorted image files of a folder; unreadable files are skipped (and counted).
+
+    ``stills``: None decides from the names (numbered frames or a MINI-RGBD ``rgb/``
+    folder are a recording, anything else a set of unrelated photos).
+    """
+
+    def __init__(self, folder: Path, stats: SourceStats, stills: bool | None = None) -> None:
         self.files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not self.files:
             raise InfantposeError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)})")
         self.i, self.stats, self.label, self.fps = 0, stats, str(folder), 30.0
+        if stills is None:
+            stills = folder.name != "rgb" and not numbered_frames([f.name for f in self.files])
+        self.stills = stills
 
     def read(self) -> tuple[np.ndarray | None, str | None]:
         while self.i < len(self.files):
@@ -174,6 +191,9 @@ def _is_mjpeg(url: str, timeout: float = 5.0) -> bool:
         raise InfantposeError(f"cannot open stream {redact_url(url)} ({type(e).__name__})") from None
 
 
+SOURCE_MODES = ("auto", "video", "stills")
+
+
 class Source:
     """Frames from any supported source, captured in a background thread.
 
@@ -181,14 +201,21 @@ class Source:
         spec: "0" (webcam index), a video file, a folder of images, a MINI-RGBD
             sequence folder (its ``rgb/``), or an rtsp:// / http(s):// URL.
         reconnect_timeout: live sources: give up after this many seconds without a frame.
+        mode: "auto", "video" or "stills". Stills are processed one by one (detector on
+            each, no tracking, window or smoothing); "auto" treats a folder of images as
+            stills unless its names are numbered frames (or it is a MINI-RGBD ``rgb/``).
     """
 
-    def __init__(self, spec: str, reconnect_timeout: float = 30.0) -> None:
+    def __init__(self, spec: str, reconnect_timeout: float = 30.0, mode: str = "auto") -> None:
+        if mode not in SOURCE_MODES:
+            raise InfantposeError(f"unknown source mode {mode!r} (choose {', '.join(SOURCE_MODES)})")
         self.stats = SourceStats()
         self.reconnect_timeout = reconnect_timeout
+        self.mode = mode
         self.reader = self._reader(spec)
         self.reader.open()  # errors surface now, in the caller's thread
         self.live = self.reader.live
+        self.stills = self.reader.stills if mode == "auto" else mode == "stills"
         self.fps = self.reader.fps
         self.name = self.reader.label
         self._stop = threading.Event()
@@ -212,7 +239,8 @@ class Source:
         path = Path(spec)
         if path.is_dir():
             rgb = path / "rgb"
-            return _Images(rgb if rgb.is_dir() else path, self.stats)
+            stills = None if self.mode == "auto" else self.mode == "stills"
+            return _Images(rgb if rgb.is_dir() else path, self.stats, stills)
         if path.is_file():
             return _Capture(str(path), live=False, label=str(path))
         raise InfantposeError(f"source not found: {spec} (not a camera index, URL, file or folder)")

@@ -22,7 +22,7 @@ from infantpose.preprocess import (
     denormalize_3d,
     detector_input,
     invert_affine,
-    normalize_2d,
+    lifter_input,
     normalize_image,
     pose_input,
 )
@@ -133,8 +133,6 @@ class LifterStage:
         self.backend = backend
         self.params = params
         self.window = int(params.get("window", 1))
-        self.mean_2d = np.asarray(params["mean_2d"], np.float64)
-        self.std_2d = np.asarray(params["std_2d"], np.float64)
         self.mean_3d = np.asarray(params["mean_3d"], np.float64)
         self.std_3d = np.asarray(params["std_3d"], np.float64)
         self.timer = Timer()
@@ -142,7 +140,7 @@ class LifterStage:
     def __call__(self, kp2d: np.ndarray) -> np.ndarray:
         """(N, J, 2) px (single frame) or (N, T, J, 2) px (temporal, T = window) -> (N, J, 3) mm."""
         self.timer.start()
-        x = normalize_2d(kp2d, self.mean_2d, self.std_2d)
+        x = lifter_input(kp2d, self.params)
         if self.window > 1:
             if x.ndim != 3 or x.shape[1] != self.window:
                 raise ValueError(f"temporal lifter needs (N, {self.window}, J, 2) input, got {kp2d.shape}")

@@ -1,9 +1,15 @@
 """Region-of-interest tracking: run the detector only when needed.
 
 The detector runs on the first frame, when tracking is lost (low mean
-keypoint confidence, or a degenerate box) and, optionally, every
+keypoint confidence, a degenerate box, a frame-size change) and every
 ``detector_period`` frames. Otherwise the next box comes from the current
-frame's confident keypoints, as MediaPipe does.
+frame's keypoints, as MediaPipe does.
+
+Why the box cannot collapse: it is built from *all* predicted joints, not only
+the confident ones (unsure hands and feet used to drop out, the box shrank,
+the crop lost the limbs, they became less sure: a spiral down to a few
+pixels), and its width and height may change by at most ``max_scale_step``
+per frame. The periodic detection re-anchors it.
 """
 
 from __future__ import annotations
@@ -12,19 +18,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from infantpose.geometry import box_from_points
+from infantpose.geometry import box_from_points, clip_box
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrackerConfig:
     """Thresholds: confidences are heatmap peaks (0-1); areas are fractions of the frame."""
 
     min_confidence: float = 0.3  # mean keypoint confidence below which tracking is lost
-    keypoint_confidence: float = 0.2  # keypoints used to build the next box
     margin: float = 0.15  # box grown by this fraction of its size per side
     min_area: float = 0.002
     max_area: float = 0.95
-    detector_period: int = 0  # 0: only when lost
+    max_scale_step: float = 0.1  # largest relative change of box width / height per frame
+    detector_period: int = 30  # also re-detect every N frames (0: only when lost)
 
 
 class Tracker:
@@ -33,27 +39,34 @@ class Tracker:
     def __init__(self, config: TrackerConfig | None = None) -> None:
         self.config = config or TrackerConfig()
         self.box: np.ndarray | None = None
+        self.frame_size: tuple[int, int] | None = None
         self.since_detection = 0
 
     def reset(self) -> None:
         self.box = None
 
-    def needs_detection(self) -> bool:
+    def needs_detection(self, frame_size: tuple[int, int] | None = None) -> bool:
+        """Whether the next frame (of ``frame_size`` (W, H), when given) must go through the detector."""
         period = self.config.detector_period
-        return self.box is None or (period > 0 and self.since_detection >= period)
+        resized = frame_size is not None and self.frame_size is not None and frame_size != self.frame_size
+        return self.box is None or resized or (period > 0 and self.since_detection >= period)
 
     def detected(self) -> None:
         self.since_detection = 0
 
-    def update(self, keypoints: np.ndarray, confidences: np.ndarray, frame_size: tuple[int, int]) -> bool:
-        """Take this frame's (J, 2) px keypoints; returns False (and resets) when tracking is lost."""
+    def update(
+        self, keypoints: np.ndarray, confidences: np.ndarray, frame_size: tuple[int, int], used_box: np.ndarray
+    ) -> bool:
+        """Take this frame's (J, 2) px keypoints found in ``used_box`` (4,); False (and reset) when lost."""
         c = self.config
         self.since_detection += 1
-        good = confidences >= c.keypoint_confidence
-        if float(np.mean(confidences)) < c.min_confidence or good.sum() < 4:
+        self.frame_size = frame_size
+        if float(np.mean(confidences)) < c.min_confidence or not np.isfinite(keypoints).all():
             self.box = None
             return False
-        box = box_from_points(keypoints[good], c.margin, frame_size)
+        box = box_from_points(keypoints, c.margin)
+        box = _limit_scale(box, np.asarray(used_box, float), c.max_scale_step)
+        box = clip_box(box, frame_size)
         w, h = frame_size
         area = (box[2] - box[0]) * (box[3] - box[1]) / float(w * h)
         if not (c.min_area <= area <= c.max_area):
@@ -61,3 +74,12 @@ class Tracker:
             return False
         self.box = box
         return True
+
+
+def _limit_scale(box: np.ndarray, previous: np.ndarray, step: float) -> np.ndarray:
+    """``box`` (4,) with its width and height kept within (1 +- step) x those of ``previous``, same centre."""
+    size = box[2:] - box[:2]
+    prev = np.maximum(previous[2:] - previous[:2], 1.0)
+    size = np.clip(size, prev * (1 - step), prev * (1 + step))
+    centre = (box[:2] + box[2:]) / 2
+    return np.concatenate([centre - size / 2, centre + size / 2])

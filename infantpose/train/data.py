@@ -30,7 +30,7 @@ from infantpose.geometry import (
     crop_affine,
 )
 from infantpose.heatmaps import gaussian_heatmaps
-from infantpose.preprocess import letterbox_affine, normalize_image
+from infantpose.preprocess import letterbox_affine, normalize_image, root_scale_2d
 from infantpose.skeleton import MPII
 from infantpose.train.realism import Realism, sensor
 
@@ -305,9 +305,12 @@ def lifter_sequences(samples: list[Sample], root: int = MPII.root) -> list[Seque
     return out
 
 
-def normalisation_stats(seqs: list[Sequence2D3D]) -> dict[str, list[float]]:
-    """Per-coordinate mean/std of 2D px (2J) and root-relative 3D mm (3J) over all frames."""
-    k2 = np.concatenate([s.kp2d.reshape(len(s.kp2d), -1) for s in seqs])
+def normalisation_stats(
+    seqs: list[Sequence2D3D], norm: str = "pixels", root: int = MPII.root
+) -> dict[str, list[float]]:
+    """Per-coordinate mean/std of the lifter's 2D input (2J, after the ``norm`` step of
+    preprocess.LIFTER_INPUT_NORMS) and of root-relative 3D mm (3J) over all frames."""
+    k2 = np.concatenate([_norm_2d(s.kp2d, norm, root).reshape(len(s.kp2d), -1) for s in seqs])
     k3 = np.concatenate([s.kp3d.reshape(len(s.kp3d), -1) for s in seqs])
     return {
         "mean_2d": k2.mean(0).tolist(),
@@ -315,6 +318,10 @@ def normalisation_stats(seqs: list[Sequence2D3D]) -> dict[str, list[float]]:
         "mean_3d": k3.mean(0).tolist(),
         "std_3d": np.maximum(k3.std(0), 1e-3).tolist(),
     }
+
+
+def _norm_2d(kp2d: np.ndarray, norm: str, root: int) -> np.ndarray:
+    return root_scale_2d(kp2d, root) if norm == "root_scale" else np.asarray(kp2d, np.float64)
 
 
 class LifterDataset(EpochDataset):
@@ -335,8 +342,11 @@ class LifterDataset(EpochDataset):
         intrinsics: Intrinsics = MINI_RGBD_INTRINSICS,
         seed: int = 0,
         inputs_2d: dict[str, np.ndarray] | None = None,
+        norm: str = "pixels",
+        root: int = MPII.root,
     ) -> None:
         self.seqs = seqs
+        self.norm, self.root = norm, root
         self.window = window
         self.augment = augment
         self.noise_px = noise_px
@@ -372,6 +382,7 @@ class LifterDataset(EpochDataset):
                 k3 = k3[perm] * np.array([-1.0, 1.0, 1.0])
             if self.noise_px > 0 and seq.name not in self.inputs:
                 k2 = k2 + rng.normal(0, self.noise_px, k2.shape)
+        k2 = _norm_2d(k2, self.norm, self.root)
         x = ((k2.reshape(self.window, -1) - self.m2) / self.s2).astype(np.float32)
         y = ((k3.reshape(-1) - self.m3) / self.s3).astype(np.float32)
         if self.window == 1:

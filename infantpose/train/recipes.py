@@ -79,7 +79,8 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
         # Half the original width: 4x fewer weights (4 MB in FP32), same accuracy class.
         "arch": "martinez",
         "model": {"num_joints": MPII.num_joints, "width": 512, "blocks": 2, "dropout": 0.25},
-        "params": {"kind": "single", "window": 1},
+        # Root-centred, scale-normalised 2D: the 3D does not depend on resolution or framing.
+        "params": {"kind": "single", "window": 1, "input_norm": "root_scale"},
         "epochs": 60, "batch": 256, "lr": 1e-3, "weight_decay": 0.0, "lr_gamma": 0.95,
         "noise_px": 3.0,
     },
@@ -87,7 +88,7 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
         "arch": "temporal",
         "model": {"num_joints": MPII.num_joints, "channels": 256, "kernel": 3, "dilations": [1, 3, 9],
                   "dropout": 0.25},
-        "params": {"kind": "temporal", "window": 27},
+        "params": {"kind": "temporal", "window": 27, "input_norm": "root_scale"},
         "epochs": 60, "batch": 256, "lr": 1e-3, "weight_decay": 0.0, "lr_gamma": 0.95,
         "noise_px": 3.0,
     },

@@ -198,12 +198,17 @@ def _lifter_data(
 
     seqs = D.lifter_sequences(train_s)
     val_seqs = D.lifter_sequences(val_s)
-    stats = D.normalisation_stats(seqs)
+    norm = params.get("input_norm", "pixels")
     if init is not None:  # fine-tuning keeps the pre-trained normalisation
         ck = torch.load(init, map_location="cpu", weights_only=True)
         if isinstance(ck, dict) and "mean_2d" in ck.get("params", {}):
+            norm = ck["params"].get("input_norm", "pixels")
             stats = {k: ck["params"][k] for k in ("mean_2d", "std_2d", "mean_3d", "std_3d")}
-    params = {**params, **stats, "units": "mm", "root": MPII.root, "joint_set": MPII.name}
+        else:
+            stats = D.normalisation_stats(seqs, norm)
+    else:
+        stats = D.normalisation_stats(seqs, norm)
+    params = {**params, **stats, "input_norm": norm, "units": "mm", "root": MPII.root, "joint_set": MPII.name}
     window = int(params["window"])
     inputs = None
     if pose2d is not None:
@@ -214,7 +219,7 @@ def _lifter_data(
         # Shared by every lifter fine-tuned on the same 2D network and data.
         inputs = predicted_2d(pose2d, train_s, pose2d.parent / f"pred2d_{key.hexdigest()[:12]}.npz")
     train_set = D.LifterDataset(seqs, stats, window, augment=True, noise_px=r.get("noise_px", 0.0),
-                                seed=seed, inputs_2d=inputs)  # fmt: skip
+                                seed=seed, inputs_2d=inputs, norm=norm, root=MPII.root)  # fmt: skip
 
     def validate(model: torch.nn.Module) -> dict[str, float]:
         stage = LifterStage(TorchBackend(model, r["arch"], next(model.parameters()).device), params)

@@ -1,0 +1,96 @@
+"""COCO keypoint scoring (PCK@0.2 torso by hand, OKS AP through pycocotools) and the labelme converter."""
+
+import json
+
+import numpy as np
+import pytest
+
+from infantpose.coco import (
+    LIMB_KEYPOINTS,
+    CocoImage,
+    CocoSet,
+    evaluate_coco,
+    labelme_to_coco,
+    pck_torso,
+    read_coco,
+    shared_joints,
+)
+from infantpose.errors import DatasetError
+from infantpose.skeleton import MPII
+
+
+def _gt_keypoints() -> np.ndarray:
+    """(12, 3) COCO-order limb keypoints: shoulders 100 px apart, hips 100 px below them."""
+    pos = {
+        "left_shoulder": (200, 100), "right_shoulder": (100, 100), "left_elbow": (230, 150),
+        "right_elbow": (70, 150), "left_wrist": (240, 200), "right_wrist": (60, 200), "left_hip": (200, 200),
+        "right_hip": (100, 200), "left_knee": (210, 260), "right_knee": (90, 260), "left_ankle": (215, 320),
+        "right_ankle": (85, 320),
+    }  # fmt: skip
+    return np.array([[*pos[n], 2.0] for n in LIMB_KEYPOINTS])
+
+
+def test_pck_torso_by_hand():
+    gt = _gt_keypoints()[None]
+    torso = np.hypot(100, 100)  # both shoulder-to-opposite-hip diagonals
+    pred = gt[..., :2].copy()
+    pred[0, 0] += [0.2 * torso - 1, 0]  # just inside
+    pred[0, 1] += [0, 0.2 * torso + 1]  # just outside
+    gt[0, 2, 2] = 0  # unlabelled: not counted
+    c = pck_torso(pred, gt, list(LIMB_KEYPOINTS))
+    assert c[0, 0] == 1 and c[0, 1] == 0 and np.isnan(c[0, 2])
+    assert np.nanmean(c) == pytest.approx(10 / 11)
+
+
+def _coco_doc(tmp_path):
+    kp = _gt_keypoints()
+    doc = {
+        "images": [{"id": 7, "file_name": "a.png", "width": 320, "height": 400}],
+        "annotations": [{"id": 1, "image_id": 7, "category_id": 1, "keypoints": kp.reshape(-1).tolist(),
+                         "area": 300.0 * 250.0, "bbox": [50, 90, 200, 240]}],
+        "categories": [{"id": 1, "name": "person", "keypoints": list(LIMB_KEYPOINTS)}],
+    }  # fmt: skip
+    path = tmp_path / "gt.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_perfect_predictions_score_full_marks(tmp_path):
+    pytest.importorskip("pycocotools")
+    gt = read_coco(_coco_doc(tmp_path))
+    joints = shared_joints(gt.names)
+    truth = np.zeros((MPII.num_joints, 2))
+    for m, g, _ in joints:
+        truth[m] = gt.images[0].keypoints[g, :2]
+    report = evaluate_coco(gt, tmp_path, lambda img: (truth, 0.9), lambda p: np.zeros((4, 4, 3), np.uint8))
+    assert report["pck@0.2_torso"] == 100.0 and report["oks"]["ap"] == pytest.approx(1.0)
+    far = truth + 80.0
+    report = evaluate_coco(gt, tmp_path, lambda img: (far, 0.9), lambda p: np.zeros((4, 4, 3), np.uint8))
+    assert report["pck@0.2_torso"] == 0.0 and report["oks"]["ap"] < 0.1
+
+
+def test_read_coco_rejects_what_is_not_a_keypoint_file(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"images": [], "annotations": []}))
+    with pytest.raises(DatasetError, match="not a COCO file"):
+        read_coco(bad)
+    with pytest.raises(DatasetError, match="no such file"):
+        read_coco(tmp_path / "missing.json")
+    with pytest.raises(DatasetError, match="share no joint"):
+        shared_joints(["nose", "tail"])
+    assert isinstance(CocoSet(("a",), (CocoImage(1, "x", (1, 1), np.zeros((1, 3)), 1.0),)), CocoSet)
+
+
+def test_labelme_converter(tmp_path):
+    shapes = [{"label": "Shoulder_L", "points": [[10.5, 20.0]], "shape_type": "point"},
+              {"label": "Nose", "points": [[1, 1]], "shape_type": "point"}]  # fmt: skip
+    (tmp_path / "f.json").write_text(json.dumps({"shapes": shapes, "imagePath": "../img/f.jpg",
+                                                 "imageWidth": 64, "imageHeight": 48}))  # fmt: skip
+    doc = labelme_to_coco([tmp_path / "f.json"])
+    kp = np.array(doc["annotations"][0]["keypoints"]).reshape(-1, 3)
+    assert doc["images"][0]["file_name"] == "f.jpg" and doc["images"][0]["width"] == 64
+    assert kp[LIMB_KEYPOINTS.index("left_shoulder")].tolist() == [10.5, 20.0, 2.0]
+    assert doc["annotations"][0]["num_keypoints"] == 1
+    (tmp_path / "g.json").write_text("{not json")
+    with pytest.raises(DatasetError, match="not a labelme file"):
+        labelme_to_coco([tmp_path / "g.json"])

@@ -1,0 +1,104 @@
+"""Torch-free runtime pieces: the tracker cannot collapse, stills vs recordings, scale-free lifter input."""
+
+import cv2
+import numpy as np
+import pytest
+
+from infantpose.errors import InfantposeError
+from infantpose.preprocess import lifter_input, root_scale_2d
+from infantpose.runtime.result import FrameResult
+from infantpose.runtime.sources import Source, numbered_frames
+from infantpose.runtime.tracking import Tracker, TrackerConfig
+from infantpose.skeleton import MPII
+
+FRAME = (640, 480)
+
+
+def _pose(scale=1.0, shift=(0.0, 0.0)):
+    base = np.array([[200 + 12 * i, 150 + 9 * (i % 5)] for i in range(MPII.num_joints)], float)
+    return base * scale + np.asarray(shift)
+
+
+def test_tracker_detects_on_loss_and_frame_size_change():
+    t = Tracker(TrackerConfig(detector_period=0))
+    assert t.needs_detection()
+    kp = _pose()
+    box = np.array([150.0, 100.0, 450.0, 250.0])
+    assert t.update(kp, np.full(16, 0.9), FRAME, box) and not t.needs_detection(FRAME)
+    assert t.needs_detection((1280, 960))  # a new frame size: the old box means nothing there
+    assert not t.update(kp, np.full(16, 0.05), FRAME, box) and t.needs_detection()
+
+
+def test_unsure_extremities_do_not_shrink_the_box():
+    t = Tracker(TrackerConfig(detector_period=0))
+    conf = np.full(16, 0.9)
+    conf[[MPII.index(n) for n in ("r_ankle", "l_ankle", "r_wrist", "l_wrist")]] = 0.05  # unsure hands, feet
+    box = np.array([150.0, 100.0, 450.0, 250.0])
+    kp = _pose()
+    for _ in range(40):
+        assert t.update(kp, conf, FRAME, box)
+        box = t.box
+    full = kp.max(0) - kp.min(0)
+    assert (box[2:] - box[:2] >= full).all()  # every joint stays inside, however unsure
+
+
+def test_box_size_changes_at_most_one_step_per_frame():
+    t = Tracker(TrackerConfig(detector_period=0, max_scale_step=0.1))
+    box = np.array([100.0, 100.0, 500.0, 400.0])
+    tiny = _pose(scale=0.1, shift=(280, 230))  # keypoints suddenly collapse to a small cluster
+    assert t.update(tiny, np.full(16, 0.9), FRAME, box)
+    w, h = t.box[2:] - t.box[:2]
+    assert w == pytest.approx(400 * 0.9) and h == pytest.approx(300 * 0.9)
+
+
+def test_periodic_detection():
+    t = Tracker(TrackerConfig(detector_period=3))
+    box = np.array([150.0, 100.0, 450.0, 250.0])
+    t.detected()
+    for _ in range(2):
+        t.update(_pose(), np.full(16, 0.9), FRAME, box)
+        assert not t.needs_detection(FRAME)
+    t.update(_pose(), np.full(16, 0.9), FRAME, box)
+    assert t.needs_detection(FRAME)
+
+
+def test_numbered_frames_heuristic():
+    assert numbered_frames(["syn_00000.png", "syn_00001.png", "syn_00002.png"])
+    assert numbered_frames(["0001.jpg", "0002.jpg"])
+    assert not numbered_frames(["baby.jpg", "cot_morning.png"])
+    assert not numbered_frames(["IMG_1.jpg"])  # one file is not a recording
+    assert not numbered_frames(["a1.jpg", "b2.jpg"])
+
+
+def test_folder_of_photos_is_stills_unless_forced(tmp_path):
+    for name in ("kitchen.jpg", "cot.png", "park.jpg"):
+        cv2.imwrite(str(tmp_path / name), np.zeros((8, 8, 3), np.uint8))
+    src = Source(str(tmp_path))
+    assert src.stills and not src.live
+    src.close()
+    src = Source(str(tmp_path), mode="video")
+    assert not src.stills
+    src.close()
+    with pytest.raises(InfantposeError, match="unknown source mode"):
+        Source(str(tmp_path), mode="photos")
+
+
+def test_lifter_input_ignores_resolution_and_framing():
+    kp = _pose()
+    params = {"mean_2d": np.zeros(32), "std_2d": np.ones(32), "input_norm": "root_scale", "root": MPII.root}
+    a = lifter_input(kp, params)
+    for scale, shift in ((2.0, (0, 0)), (3.0, (0, 0)), (1.0, (80, 60))):
+        assert np.abs(lifter_input(_pose(scale, shift), params) - a).max() < 1e-5
+    n = root_scale_2d(kp, MPII.root)
+    assert np.allclose(n[MPII.root], 0) and np.sqrt((n**2).sum(-1).mean()) == pytest.approx(1.0)
+    legacy = {**params, "input_norm": "pixels"}
+    assert np.abs(lifter_input(_pose(2.0), legacy) - lifter_input(kp, legacy)).max() > 10
+    with pytest.raises(ValueError, match="unknown lifter input normalisation"):
+        lifter_input(kp, {**params, "input_norm": "metres"})
+
+
+def test_no_infant_result_serialises_as_nulls():
+    r = FrameResult(3, "x.png", 0.1, None, 0.02, False, None, None, None, {"total": 1.0})
+    rec = r.to_json()
+    assert not r.found and rec["box"] is None and rec["kp2d"] is None and rec["kp3d"] is None
+    assert rec["score"] == 0.02
