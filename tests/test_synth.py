@@ -88,3 +88,22 @@ def test_same_seed_same_frames_and_resume(dataset, tmp_path):
     assert victim.read_bytes() == before
     assert (seq / "joints_3D" / "syn_joints_3D_00002.txt").read_text() == joints
     assert not list(seq.rglob("*.tmp")), "no half-written files"
+
+
+def test_v2_variety_postures_and_oblique_cameras(tmp_path):
+    """v2 records each sequence's posture, keeps the infant in the frame, and leaves v1 untouched."""
+    from infantpose.synth.generate import generate
+    from infantpose.synth.motion import POSTURES
+
+    generate(tmp_path / "v2", sequences=3, frames=1, seed=5, workers=1, progress=False, variety="v2")
+    card = json.loads((tmp_path / "v2" / "dataset.json").read_text())
+    assert card["variety"] == "v2"
+    seqs = card["sequences"].values()
+    assert all(s["posture"] in POSTURES and s["variety"] == "v2" for s in seqs)
+    assert {s["posture"] for s in seqs} != {"supine"}  # seed 5 draws side-lying and prone infants
+    for s in MiniRGBD(tmp_path / "v2", split="all"):
+        assert s.visible.all()
+    generate(tmp_path / "v1", sequences=1, frames=1, seed=7, workers=1, progress=False)
+    assert card["sequences"]["01"]["phenotype"] != {}
+    v1 = json.loads((tmp_path / "v1" / "dataset.json").read_text())["sequences"]["01"]
+    assert v1["posture"] == "supine"
