@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
 # Reproduce the default edge models end to end on this machine:
-#   generate the synthetic set -> train detector, lifter, temporal lifter, pose2d ->
-#   fine-tune both lifters on the 2D network's predictions -> evaluate on the test split.
+#   generate the synthetic sets -> train detector, pose2d (ImageNet-initialised EfficientNet-Lite0,
+#   realism augmentation), lifter, temporal lifter -> fine-tune both lifters on the 2D network's
+#   predictions -> evaluate on the test split.
 # Every step resumes where it stopped (re-run the script after an interruption).
 # Usage: scripts/train_default.sh [DATA_DIR] [RUNS_DIR] [EXTRA_DIR]   (logs: RUNS_DIR/*.log)
 set -euo pipefail
 DATA=${1:-data/synth-default}
 RUNS=${2:-runs/default}
-EXTRA=${3:-data/synth-extra}
+EXTRA=${3:-data/synth-v2}
 IP=${IP:-.venv/bin/infantpose}
 mkdir -p "$RUNS"
+# Real photographs for backgrounds and fabric prints (Debian wallpaper packages; see README).
+scripts/setup-textures.sh
 
 # 12 infants x 500 frames at 30 fps, 640x480; splits 01-08 / 09-10 / 11-12 (card).
 $IP synth --out "$DATA" --sequences 12 --frames 500 --seed 2026 --workers 2 --resume \
     --contact-sheet docs/synth_contact_sheet.jpg
 
-# 48 more infants x 100 frames, training only: variety of bodies and blankets matters more
-# than more frames of the same 8 infants (the detector over-fitted the 8 training blankets).
-$IP synth --out "$EXTRA" --sequences 48 --frames 100 --seed 7777 --workers 2 --resume
+# 40 more infants x 80 frames, training only, variety v2: side-lying and prone infants, oblique
+# cameras (0-45 deg, 0.4-1.5 m). Variety of bodies, postures and views matters more than more
+# frames of the same 8 infants.
+$IP synth --out "$EXTRA" --sequences 40 --frames 80 --seed 7777 --workers 2 --resume --variety v2
 
 # step NAME EPOCHS ARGS...: train unless the run already finished its epochs.
 step() {
@@ -32,10 +36,10 @@ step() {
     $IP train "$@" --data "$DATA" --out "$dir" --epochs "$epochs" $resume > "$RUNS/$name.log" 2>&1
 }
 
-step detector 11 detector --extra-data "$EXTRA"
-step lifter 20 lifter --extra-data "$EXTRA"
-step temporal 20 lifter --temporal --extra-data "$EXTRA"
-step pose2d 10 pose2d --extra-data "$EXTRA"
+step pose2d 10 pose2d --extra-data "$EXTRA" --workers 1
+step detector 6 detector --extra-data "$EXTRA"
+step temporal 40 lifter --temporal --extra-data "$EXTRA"
+step lifter 40 lifter --extra-data "$EXTRA"
 step lifter_ft 6 lifter --extra-data "$EXTRA" --init "$RUNS/lifter/best.pt" --pose2d "$RUNS/pose2d/best.pt" --lr 2e-4
 step temporal_ft 6 lifter --temporal --extra-data "$EXTRA" --init "$RUNS/temporal/best.pt" \
     --pose2d "$RUNS/pose2d/best.pt" --lr 2e-4

@@ -24,9 +24,15 @@ import numpy as np
 
 from infantpose.skeleton import FACE_JOINTS, HANDS_FEET, LIMB_CHAINS, MPII, TORSO_POLYGON
 
-# Installed by scripts/setup-system.sh (gnome-backgrounds, plasma-workspace-wallpapers,
-# ukui-wallpapers, lomiri-wallpapers); licences in README "Training data".
+# Installed by scripts/setup-textures.sh; used at training time only, never shipped.
 DEFAULT_TEXTURE_DIRS = ("/usr/share/backgrounds", "/usr/share/wallpapers")
+# Debian package -> licence of its images (from /usr/share/doc/PACKAGE/copyright), recorded in checkpoints.
+TEXTURE_SOURCES = {
+    "gnome-backgrounds": "CC-BY-SA-3.0 (per image, see its copyright file)",
+    "plasma-workspace-wallpapers": "GPL-2+ / LGPL / CC-BY-SA (per wallpaper)",
+    "ukui-wallpapers": "CC-BY-SA-3.0",
+    "lomiri-wallpapers": "CC-BY-4.0, CC-BY-SA-3.0/4.0, CC0-1.0, Expat (per image)",
+}
 _MAX_SIDE = 720  # textures are kept in memory at this size
 _EXTS = (".jpg", ".jpeg", ".png", ".webp")
 

@@ -104,10 +104,11 @@ def train(
     collate = None
     realism = None
     if r.get("realism"):
-        from infantpose.train.realism import Realism
+        from infantpose.train.realism import DEFAULT_TEXTURE_DIRS, TEXTURE_SOURCES, Realism
 
         realism = Realism()
-        extra["realism"] = {"texture_files": len(realism.files), "texture_dirs": "default (Debian wallpapers)"}
+        extra["realism"] = {"texture_files": len(realism.files), "texture_dirs": list(DEFAULT_TEXTURE_DIRS),
+                            "sources": TEXTURE_SOURCES}  # fmt: skip
         if not realism.files:
             print("warning: no texture photos found (apt-get install gnome-backgrounds plasma-workspace-wallpapers):"
                   " realism uses procedural textures only")  # fmt: skip
