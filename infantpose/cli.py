@@ -301,6 +301,23 @@ def _pipeline(
     )  # fmt: skip
 
 
+def _check_outputs(source: str, outputs: dict[str, Path | None]) -> None:
+    """Refuse, before anything is opened, outputs that would overwrite the input or each other."""
+    from infantpose.errors import InfantposeError
+
+    seen: dict[Path, str] = {}
+    src = Path(source).resolve() if "://" not in source and not source.isdigit() else None
+    for flag, path in outputs.items():
+        if path is None:
+            continue
+        p = path.resolve()
+        if src is not None and (p == src or src in p.parents):
+            raise InfantposeError(f"{flag} {path}: would overwrite the input {source}")
+        if p in seen:
+            raise InfantposeError(f"{flag} {path}: the same file as {seen[p]}")
+        seen[p] = flag
+
+
 @app.command()
 def run(
     source: str = typer.Argument(..., help="Webcam index (0), video file, image folder, MINI-RGBD sequence, URL."),
@@ -335,6 +352,9 @@ def run(
 
     if smooth not in ("auto", "on", "off"):
         raise InfantposeError(f"--smooth must be auto, on or off, not {smooth!r}")
+    if not source.strip():
+        raise InfantposeError("the source is empty: give a camera index, file, folder or URL")
+    _check_outputs(source, {"--out": out, "--jsonl": jsonl, "--csv": csv})
     src = Source(source, reconnect_timeout, mode)
     try:
         pipe = _pipeline(bundle, precision, engine, device, threads,

@@ -188,6 +188,7 @@ def test_sigint_leaves_readable_video_and_complete_jsonl(env, tmp_path):
         (["run", "97"], "cannot open camera 97"),
         (["run", "http://user:secret@127.0.0.1:9/x"], "cannot open"),
         (["run", "ftp://example/x"], "unsupported stream URL scheme"),
+        (["run", ""], "the source is empty"),
     ],
 )
 def test_bad_inputs_exit_2_with_one_line(env, args, message):
@@ -209,6 +210,21 @@ def test_unreadable_bundle_exit_2(env, tmp_path):
 def test_redact_url():
     assert redact_url("rtsp://admin:pw@10.0.0.2:554/s") == "rtsp://***@10.0.0.2:554/s"
     assert redact_url("http://host/x") == "http://host/x"
+    for url in ("rtsp://alice:S3c/retPW@127.0.0.1:1/s", "rtsp://alice:S3c@retPW@127.0.0.1:1/s"):
+        assert redact_url(url) == "rtsp://***@127.0.0.1:1/s"  # "/" and "@" inside the password
+    assert "\x1b" not in redact_url("http://host/\x1b[2J")  # control characters escaped
+
+
+def test_credentials_never_printed_and_outputs_never_overwrite_the_input(env, tmp_path):
+    res = _cli("run", "http://alice:S3cretPW@127.0.0.1:9/cam", "--bundle", str(env["bundle"]), "--no-show")
+    assert res.returncode == 2 and "S3cretPW" not in res.stdout + res.stderr and "Traceback" not in res.stderr
+    clip = tmp_path / "x.mp4"
+    clip.write_bytes(b"not really a video")
+    same = str(tmp_path / "p")
+    for args in (["--jsonl", str(clip)], ["--out", str(clip)], ["--jsonl", same, "--csv", same]):
+        res = _cli("run", str(clip), "--bundle", str(env["bundle"]), "--no-show", *args)
+        assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert clip.read_bytes() == b"not really a video"
 
 
 def test_one_euro_filter_smooths_noise_and_follows_steps():
@@ -263,3 +279,22 @@ def test_bench_refuses_unknown_or_missing_backends(env):
         if backends == "tensorrt" and res.returncode == 0:
             pytest.skip("this machine runs TensorRT")
         assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr
+
+
+def test_no_infant_frames_write_nulls_and_stills_are_detected_one_by_one(env, tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("cot.png", "park.png", "sofa.png"):
+        cv2.imwrite(str(photos / name), cv2.imread(str(env["data"] / "11" / "rgb" / "syn_00000.png")))
+    jsonl, csv_path = tmp_path / "p.jsonl", tmp_path / "p.csv"
+    res = _cli("run", str(photos), "--bundle", str(env["bundle"]), "--jsonl", str(jsonl), "--no-show")
+    assert res.returncode == 0, res.stderr
+    recs = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert len(recs) == 3 and not any(r["tracked"] for r in recs)  # stills: the detector on each
+    res = _cli("run", str(photos), "--bundle", str(env["bundle"]), "--jsonl", str(jsonl), "--csv", str(csv_path),
+               "--min-score", "1.0", "--no-show")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    recs = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert all(r["box"] is None and r["kp2d"] is None and r["kp3d"] is None for r in recs)
+    rows = csv_path.read_text().splitlines()
+    assert len(rows) == 4 and rows[1].split(",")[4:] == [""] * (len(rows[0].split(",")) - 4)

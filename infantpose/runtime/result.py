@@ -50,7 +50,8 @@ class FrameResult:
             "score": None if self.score is None else round(float(self.score), 4),
             "tracked": self.tracked,
             "kp2d": None if self.kp2d is None else np.round(self.kp2d, 2).tolist(),
-            "conf": None if self.conf is None else np.round(self.conf, 3).tolist(),
+            # float64 first: a rounded float32 prints as 0.968999981880188.
+            "conf": None if self.conf is None else np.round(np.asarray(self.conf, np.float64), 3).tolist(),
             "kp3d": None if self.kp3d is None else np.round(self.kp3d, 1).tolist(),
             "ms": {k: round(v, 3) for k, v in self.ms.items()},
         }

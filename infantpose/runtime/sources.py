@@ -9,15 +9,19 @@ that stalls or drops is reopened with exponential backoff.
 
 from __future__ import annotations
 
+import base64
+import http.client
 import os
 import re
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty, Full, Queue
+from typing import Any
 
 import cv2
 import numpy as np
@@ -28,12 +32,44 @@ from infantpose.errors import InfantposeError
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
-_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def split_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """``scheme://user:pw@host/...`` -> (URL without credentials, user, password); the last ``@`` ends them."""
+    scheme, sep, rest = url.partition("://")
+    at = rest.rfind("@") if sep else -1
+    if at < 0:
+        return url, None, None
+    end = min([i for i in (rest.find(c, at) for c in "/?#") if i >= 0] or [len(rest)])
+    user, _, password = rest[:at].partition(":")
+    return scheme + sep + rest[at + 1 : end] + rest[end:], urllib.parse.unquote(user), urllib.parse.unquote(password)
+
+
+def _http_open(url: str, timeout: float) -> Any:
+    """urlopen with HTTP basic auth taken from the URL's credentials (what IP cameras use)."""
+    clean, user, password = split_credentials(url)
+    req = urllib.request.Request(clean)
+    if user is not None:
+        token = base64.b64encode(f"{user}:{password or ''}".encode()).decode("ascii")
+        req.add_header("Authorization", f"Basic {token}")
+    return urllib.request.urlopen(req, timeout=timeout)
 
 
 def redact_url(url: str) -> str:
-    """The URL with any user:password@ replaced by ***@ (for logs and errors)."""
-    return _CREDENTIALS.sub("***@", url)
+    """The URL with any user:password@ replaced by ***@ (for logs and errors), control characters escaped.
+
+    The credentials end at the *last* ``@`` before the host, so passwords holding ``/``, ``:`` or
+    ``@`` are hidden whole.
+    """
+    scheme, sep, rest = url.partition("://")
+    if sep:
+        # The authority ends at the first "/", "?" or "#" after the last "@" (a password may hold "/").
+        at = rest.rfind("@")
+        if at >= 0:
+            end = min([i for i in (rest.find(c, at) for c in "/?#") if i >= 0] or [len(rest)])
+            rest = "***@" + rest[at + 1 : end] + rest[end:]
+        url = scheme + sep + rest
+    return url.encode("unicode_escape").decode("ascii")
 
 
 @dataclass
@@ -152,8 +188,8 @@ class _MJPEG(_Reader):
 
     def open(self) -> None:
         try:
-            self.resp = urllib.request.urlopen(self.url, timeout=self.timeout)
-        except (OSError, ValueError) as e:
+            self.resp = _http_open(self.url, self.timeout)
+        except (OSError, ValueError, http.client.HTTPException) as e:
             raise InfantposeError(f"cannot open stream {self.label} ({type(e).__name__})") from None
         self.buf = b""
 
@@ -170,7 +206,7 @@ class _MJPEG(_Reader):
                 return img, None
             try:
                 chunk = self.resp.read1(65536) if self.resp is not None else b""
-            except (OSError, ValueError):
+            except (OSError, ValueError, http.client.HTTPException):
                 chunk = b""
             if not chunk:
                 return None, None
@@ -185,9 +221,9 @@ class _MJPEG(_Reader):
 def _is_mjpeg(url: str, timeout: float = 5.0) -> bool:
     """Whether an HTTP URL serves multipart JPEG; InfantposeError when it cannot be reached."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
+        with _http_open(url, timeout) as r:
             return "multipart/x-mixed-replace" in r.headers.get("Content-Type", "")
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, http.client.HTTPException) as e:
         raise InfantposeError(f"cannot open stream {redact_url(url)} ({type(e).__name__})") from None
 
 

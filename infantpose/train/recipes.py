@@ -19,10 +19,10 @@ _IMAGE_EFFICIENTNET = {"mean": list(PRETRAINED_MEAN), "std": list(PRETRAINED_STD
 
 RECIPES: dict[tuple[str, str], dict[str, Any]] = {
     ("detector", "edge"): {
-        # ImageNet-initialised EfficientNet-Lite0 trunk (features that transfer to real photos),
-        # top-down path to stride 8; trained with negatives (frames without an infant).
+        # ImageNet-initialised EfficientNet-Lite0 trunk cut at stride 16 (features that transfer to
+        # real photos), top-down path to stride 8; trained with negatives (frames without an infant).
         "arch": "centre",
-        "model": {"widths": [24, 48, 64, 96], "head": 48, "backbone": "efficientnet_lite0"},
+        "model": {"widths": [24, 48, 64, 96], "head": 48, "backbone": "efficientnet_lite0_s16"},
         "pretrained": "imagenet",
         "params": {"kind": "centre", "input_size": [160, 128], "stride": 8, "score_threshold": 0.3,
                    **_IMAGE_EFFICIENTNET},

@@ -38,14 +38,18 @@ class CentreDetector(nn.Module):
             self.s16 = nn.Sequential(BasicBlock(w2, w3, 2), BasicBlock(w3, w3, 1))
             self.s32 = nn.Sequential(BasicBlock(w3, w4, 2), BasicBlock(w4, w4, 1))
             c8, c16 = w2, w3
-        elif backbone == "efficientnet_lite0":
+        elif backbone in ("efficientnet_lite0", "efficientnet_lite0_s16"):
             from infantpose.train.models.efficientnet_lite import EfficientNetLite0
 
-            self.trunk = EfficientNetLite0(max_stride=32, out_strides=(8, 16, 32))
-            c8, c16, c32 = self.trunk.channels
-            self.top = nn.Conv2d(c32, w4, 1)
+            # _s16: the trunk stops at stride 16 (4x fewer weights; a 160x128 input needs no more context).
+            deep = backbone == "efficientnet_lite0"
+            self.trunk = EfficientNetLite0(max_stride=32 if deep else 16, out_strides=(8, 16, 32) if deep else (8, 16))
+            c8, c16 = self.trunk.channels[:2]
+            self.top = nn.Conv2d(self.trunk.channels[2], w4, 1) if deep else None
         else:
-            raise ValueError(f"unknown detector backbone {backbone!r}; choose lite or efficientnet_lite0")
+            raise ValueError(
+                f"unknown detector backbone {backbone!r}; choose lite, efficientnet_lite0 or efficientnet_lite0_s16"
+            )
         self.lat16 = nn.Conv2d(c16, w4, 1)
         self.lat8 = nn.Conv2d(c8, w4, 1)
         self.fuse = _conv(w4, head)
@@ -63,11 +67,16 @@ class CentreDetector(nn.Module):
             x8 = self.s8(self.stem(image))
             x16 = self.s16(x8)
             x32 = self.s32(x16)
-        else:
+        elif self.top is not None:
             x8, x16, x32 = self.trunk(image)
             x32 = self.top(x32)
+        else:
+            x8, x16 = self.trunk(image)
+            x32 = None
         # Nearest upsampling by a fixed factor: exports to a plain Resize.
-        y16 = self.lat16(x16) + F.interpolate(x32, scale_factor=2.0, mode="nearest")
+        y16 = self.lat16(x16)
+        if x32 is not None:
+            y16 = y16 + F.interpolate(x32, scale_factor=2.0, mode="nearest")
         y8 = self.lat8(x8) + F.interpolate(y16, scale_factor=2.0, mode="nearest")
         f = self.fuse(y8)
         return self.centre(f), self.size(f), self.offset(f)

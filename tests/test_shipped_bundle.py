@@ -1,0 +1,43 @@
+"""The shipped default bundle's behaviour on input without an infant (torch-free, runtime install)."""
+
+import cv2
+import numpy as np
+import pytest
+
+from infantpose.runtime.pipeline import DEFAULT_BUNDLE, Pipeline
+from infantpose.train.realism import procedural_texture
+
+pytestmark = pytest.mark.skipif(not (DEFAULT_BUNDLE / "manifest.json").is_file(), reason="no shipped bundle")
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    return Pipeline.from_bundle(device="cpu", threads=1)
+
+
+def _demo_frame() -> np.ndarray:
+    cap = cv2.VideoCapture(str(DEFAULT_BUNDLE.parent / "demo.mp4"))
+    ok, frame = cap.read()
+    cap.release()
+    assert ok
+    return frame
+
+
+def test_an_infant_is_found_in_the_demo_clip(pipe):
+    r = pipe.still(_demo_frame())
+    assert r.found and r.score >= pipe.min_score and r.kp3d.shape == (16, 3)
+
+
+@pytest.mark.parametrize("kind", ["blank", "noise", "empty_bedding"])
+def test_no_infant_in_frames_without_one(pipe, kind):
+    rng = np.random.default_rng(0)
+    frame = {
+        "blank": np.full((480, 640, 3), 128, np.uint8),
+        "noise": rng.integers(0, 256, (480, 640, 3), dtype=np.uint8),
+        "empty_bedding": procedural_texture(rng, (640, 480)),
+    }[kind]
+    assert pipe.min_score > 0, "the shipped bundle must carry a detector score threshold"
+    r = pipe.still(frame)
+    assert not r.found and r.box is None and r.kp3d is None, f"score {r.score:.3f}"
+    # The state is clean afterwards: the next real frame is detected afresh.
+    assert pipe(_demo_frame()).found
