@@ -102,3 +102,13 @@ def test_no_infant_result_serialises_as_nulls():
     rec = r.to_json()
     assert not r.found and rec["box"] is None and rec["kp2d"] is None and rec["kp3d"] is None
     assert rec["score"] == 0.02
+
+
+def test_frames_are_validated():
+    from infantpose.runtime.pipeline import check_frame
+
+    check_frame(np.zeros((4, 4, 3), np.uint8))
+    for bad, msg in ((None, "numpy array"), (np.zeros((4, 4), np.uint8), "shape"), (np.zeros((3, 4, 4), np.uint8),
+                     "shape"), (np.zeros((0, 4, 3), np.uint8), "shape"), (np.zeros((4, 4, 3)), "uint8")):  # fmt: skip
+        with pytest.raises(ValueError, match=msg):
+            check_frame(bad)

@@ -39,6 +39,16 @@ class SmoothingConfig:
     beta_3d: float = 0.01
 
 
+def check_frame(frame: object) -> None:
+    """ValueError unless ``frame`` is a non-empty (H, W, 3) uint8 BGR image."""
+    if not isinstance(frame, np.ndarray):
+        raise ValueError(f"frame must be a numpy array (H, W, 3) uint8 BGR, not {type(frame).__name__}")
+    if frame.ndim != 3 or frame.shape[2] != 3 or frame.shape[0] < 2 or frame.shape[1] < 2:
+        raise ValueError(f"frame must be (H, W, 3) BGR with H, W >= 2, not shape {frame.shape}")
+    if frame.dtype != np.uint8:
+        raise ValueError(f"frame must be uint8 (0-255), not {frame.dtype}")
+
+
 class Pipeline:
     """detect -> 2D -> 3D on single frames, with tracking, a causal 2D window and smoothing."""
 
@@ -106,7 +116,8 @@ class Pipeline:
     def __call__(
         self, frame: np.ndarray, t: float | None = None, index: int | None = None, name: str | None = None
     ) -> FrameResult:
-        """Process one BGR frame (H, W, 3) captured at ``t`` seconds."""
+        """Process one BGR frame (H, W, 3) uint8 captured at ``t`` seconds."""
+        check_frame(frame)
         start = time.perf_counter()
         self.last_frame = frame
         t = time.time() if t is None else t
