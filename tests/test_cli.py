@@ -44,3 +44,19 @@ def test_help_on_every_command():
         r = runner.invoke(app, [name, "--help"])
         assert r.exit_code == 0, name
         assert "Usage" in r.output
+
+
+def test_a_missing_extra_is_one_line_naming_the_install(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    fake = tmp_path / "site" / "torch"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'torch'\", name='torch')\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
+    cmd = [sys.executable, "-m", "infantpose.cli", "train", "lifter", "--data", str(tmp_path), "--out", str(tmp_path)]
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.strip() == "error: this command needs the 'train' extra (no module 'torch'): " \
+        "pip install 'infantpose[train]'"
