@@ -298,3 +298,17 @@ def test_no_infant_frames_write_nulls_and_stills_are_detected_one_by_one(env, tm
     assert all(r["box"] is None and r["kp2d"] is None and r["kp3d"] is None for r in recs)
     rows = csv_path.read_text().splitlines()
     assert len(rows) == 4 and rows[1].split(",")[4:] == [""] * (len(rows[0].split(",")) - 4)
+
+
+def test_mixed_frame_sizes_are_all_written(env, tmp_path):
+    photos = tmp_path / "mixed"
+    photos.mkdir()
+    img = cv2.imread(str(env["data"] / "11" / "rgb" / "syn_00000.png"))
+    for i in range(6):
+        cv2.imwrite(str(photos / f"{'ab'[i % 2]}{i}.png"), img if i % 2 else cv2.resize(img, (320, 240)))
+    video, jsonl = tmp_path / "v.mp4", tmp_path / "p.jsonl"
+    res = _cli("run", str(photos), "--bundle", str(env["bundle"]), "--out", str(video), "--jsonl", str(jsonl),
+               "--no-show")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    cap = cv2.VideoCapture(str(video))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == len(jsonl.read_text().splitlines()) == 6

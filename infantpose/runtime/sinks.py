@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from infantpose.errors import InfantposeError
+from infantpose.preprocess import letterbox_affine
 from infantpose.runtime.result import FrameResult
 
 
@@ -73,20 +74,30 @@ class CsvSink:
 
 
 class VideoSink:
-    """Annotated frames to an mp4 (fourcc mp4v, which every OpenCV build can write)."""
+    """Annotated frames to an mp4 (fourcc mp4v, which every OpenCV build can write).
+
+    The video takes the first frame's size; a frame of another size (a folder of
+    mixed photos) is letterboxed into it and counted in ``resized``, never dropped.
+    """
 
     def __init__(self, path: Path, fps: float) -> None:
         self.path, self.fps = path, fps
         self.writer: cv2.VideoWriter | None = None
+        self.size: tuple[int, int] | None = None
+        self.resized = 0
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def write(self, frame: np.ndarray, result: FrameResult, annotated: np.ndarray | None) -> None:
         img = annotated if annotated is not None else frame
         if self.writer is None:
             h, w = img.shape[:2]
+            self.size = (w, h)
             self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
             if not self.writer.isOpened():
                 raise InfantposeError(f"{self.path}: cannot open an mp4v video writer")
+        if (img.shape[1], img.shape[0]) != self.size:
+            img = cv2.warpAffine(img, letterbox_affine((img.shape[1], img.shape[0]), self.size), self.size)
+            self.resized += 1
         self.writer.write(img)
 
     def close(self) -> None:
