@@ -99,6 +99,8 @@ def random_checkpoint(stage: str, key: tuple[str, str], root: Path, path: Path) 
         params["root"] = MPII.root
     if stage == "pose2d":
         torch.nn.init.normal_(model.head.weight, std=0.5)  # peaky heatmaps: no argmax ties
+    if stage == "detector":
+        params["score_threshold"] = 0.0  # an untrained detector's score means nothing: never "no infant"
     atomic_save(make_checkpoint(stage, r["arch"], r["model"], params, model, recipe="edge"), path)
     return path
 
