@@ -92,6 +92,7 @@ def train(
     temporal: bool = typer.Option(False, help="lifter: train the causal temporal lifter."),
     pose2d: Path | None = typer.Option(None, help="lifter: fine-tune on this 2D network's predictions."),
     max_steps: int | None = typer.Option(None, min=1, help="Cap on steps per epoch (smoke runs)."),
+    from_scratch: bool = typer.Option(False, help="Start the recipe's ImageNet-initialised trunk from random weights."),
 ) -> None:
     """Train one stage of the chain (multi-GPU: torchrun --nproc-per-node N -m infantpose.cli train ...)."""
     from infantpose.train.stages import train as train_stage
@@ -99,7 +100,7 @@ def train(
     res = train_stage(
         stage, data, recipe, out, epochs=epochs, batch=batch, lr=lr, init=init, resume=resume, seed=seed,
         device=device, workers=workers, dataset=dataset, temporal=temporal, pose2d=pose2d, max_steps=max_steps,
-        extra_data=extra_data or [],
+        extra_data=extra_data or [], pretrained=not from_scratch,
     )  # fmt: skip
     if res["best"] is not None:  # only rank 0 validates under torchrun
         typer.echo(f"best {res['metric']}: {res['best']:.4f}  checkpoints in {out}")

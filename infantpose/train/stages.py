@@ -77,8 +77,12 @@ def train(
     train_split: str = "train",
     val_split: str = "val",
     extra_data: list[Path] | None = None,
+    pretrained: bool = True,
 ) -> dict[str, Any]:
-    """Train ``stage`` ("detector", "pose2d" or "lifter") on ``data``; checkpoints go to ``out``."""
+    """Train ``stage`` ("detector", "pose2d" or "lifter") on ``data``; checkpoints go to ``out``.
+
+    ``pretrained=False`` starts a recipe's ImageNet-initialised trunk from random weights (for comparisons).
+    """
     key = "temporal" if (stage == "lifter" and temporal) else stage
     r = _setup(key, recipe, {"epochs": epochs, "batch": batch, "lr": lr})
     train_s = D.load_samples(data, train_split, dataset)
@@ -135,7 +139,9 @@ def train(
         raise InfantposeError(f"unknown stage {stage!r}; choose detector, pose2d or lifter")
     torch.manual_seed(seed)  # initial weights are part of the run's reproducibility
     model = build_model(r["arch"], **r["model"])
-    if r.get("pretrained") == "imagenet" and init is None and not resume:
+    if not pretrained and r.get("pretrained"):
+        extra["trunk_init"] = "random (--from-scratch)"
+    elif r.get("pretrained") == "imagenet" and init is None and not resume:
         from infantpose.train.models.efficientnet_lite import load_imagenet
 
         trunk = model.pretrained_trunk() if hasattr(model, "pretrained_trunk") else None
