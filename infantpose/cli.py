@@ -225,6 +225,9 @@ def export(
     calib_method: str = typer.Option("minmax", help="INT8 calibration: minmax, entropy or percentile."),
     calib_count: int = typer.Option(256, min=200, help="INT8 calibration inputs per stage (>= 200)."),
     tensorrt: bool = typer.Option(False, help="Also build TensorRT engines (needs TensorRT and a GPU)."),
+    score_threshold: float | None = typer.Option(
+        None, help="Detector score under which the runtime reports no infant (default: the checkpoint's)."
+    ),
 ) -> None:
     """Export checkpoints to a bundle: ONNX FP32/FP16/INT8 (+ TensorRT engines) with a sha256 manifest."""
     from infantpose.export.package import export_bundle
@@ -232,7 +235,7 @@ def export(
     precisions = tuple(p.strip() for p in precision.split(",") if p.strip())
     path = export_bundle(
         {"detector": detector, "pose2d": pose2d, "lifter": lifter}, out, precisions, calib_data, calib_method,
-        calib_count, tensorrt, log=typer.echo,
+        calib_count, tensorrt, log=typer.echo, score_threshold=score_threshold,
     )  # fmt: skip
     typer.echo(f"bundle written: {path}")
 

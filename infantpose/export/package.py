@@ -67,8 +67,13 @@ def export_bundle(
     calib_count: int = 256,
     tensorrt: bool = False,
     log: Any = print,
+    score_threshold: float | None = None,
 ) -> Path:
-    """Export the three checkpoints into bundle folder ``out``; returns the manifest path."""
+    """Export the three checkpoints into bundle folder ``out``; returns the manifest path.
+
+    ``score_threshold``: the detector score under which the runtime reports "no infant"
+    (default: the checkpoint's); recorded in the manifest's detector params.
+    """
     from infantpose.export.calibration import calibration_inputs
     from infantpose.export.onnx import export_onnx, max_abs_diff
     from infantpose.export.quantize import to_fp16, to_int8
@@ -110,7 +115,12 @@ def export_bundle(
                 log(f"{name}: INT8 left out (drift {int8.info['drift']:.3f} > {MAX_DRIFT[name]}); FP32 is used instead")
         if tensorrt:
             arts += _engines(name, out, arts, log, calib if "int8" in precisions else None, calib_method)
-        stages[name] = Stage(params={**ck["params"], "arch": ck["arch"]}, artifacts=arts)
+        params = {**ck["params"], "arch": ck["arch"]}
+        if name == "detector" and score_threshold is not None:
+            if not 0.0 <= score_threshold < 1.0:
+                raise InfantposeError(f"--score-threshold {score_threshold}: must be in [0, 1)")
+            params["score_threshold"] = float(score_threshold)
+        stages[name] = Stage(params=params, artifacts=arts)
         training[name] = {
             "checkpoint": str(path), "checkpoint_sha256": sha256_file(path), "recipe": ck.get("recipe"),
             "epoch": ck.get("epoch"), "metrics": ck.get("metrics"), "data": ck.get("data"),

@@ -24,7 +24,7 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
         "arch": "centre",
         "model": {"widths": [24, 48, 64, 96], "head": 48, "backbone": "efficientnet_lite0_s16"},
         "pretrained": "imagenet",
-        "params": {"kind": "centre", "input_size": [160, 128], "stride": 8, "score_threshold": 0.3,
+        "params": {"kind": "centre", "input_size": [160, 128], "stride": 8, "score_threshold": 0.15,
                    **_IMAGE_EFFICIENTNET},
         "epochs": 8, "batch": 32, "lr": 1e-3, "weight_decay": 1e-4, "lr_gamma": 0.8,
         "realism": True,
