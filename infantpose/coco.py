@@ -44,11 +44,10 @@ PCK_FACTOR = 0.2
 
 # labelme point labels of the NYCU infant set (22 keypoints) -> COCO names; others are ignored.
 LABELME_NAMES = {
-    "Shoulder_L": "left_shoulder", "Shoulder_R": "right_shoulder", "Elbow_L": "left_elbow",
-    "Elbow_R": "right_elbow", "Wrist_L": "left_wrist", "Wrist_R": "right_wrist", "Hip_L": "left_hip",
-    "Hip_R": "right_hip", "Knee_L": "left_knee", "Knee_R": "right_knee", "Ankle_L": "left_ankle",
-    "Ankle_R": "right_ankle",
-}  # fmt: skip
+    f"{part}_{side[0].upper()}": f"{side}_{part.lower()}"
+    for part in ("Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle")
+    for side in ("left", "right")
+}
 
 
 @dataclass(frozen=True)

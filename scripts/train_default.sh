@@ -12,7 +12,7 @@ EXTRA=${3:-data/synth-v2}
 IP=${IP:-.venv/bin/infantpose}
 mkdir -p "$RUNS"
 # Real photographs for backgrounds and fabric prints (Debian wallpaper packages; see README).
-scripts/setup-textures.sh
+scripts/setup-system.sh --textures
 
 # 12 infants x 500 frames at 30 fps, 640x480; splits 01-08 / 09-10 / 11-12 (card).
 $IP synth --out "$DATA" --sequences 12 --frames 500 --seed 2026 --workers 2 --resume \

@@ -138,6 +138,7 @@ class ImageDataset(EpochDataset):
         self.seed = seed
         self.cache = ImageCache()
         self.realism = realism if augment else None
+        self.size = tuple(params["input_size"]) if "input_size" in params else None
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -175,17 +176,9 @@ class Pose2DDataset(ImageDataset):
     Item: image (3, h, w) float32, heatmaps (J, h/s, w/s), weights (J,).
     """
 
-    def __init__(
-        self,
-        samples: list[Sample],
-        params: dict[str, Any],
-        augment: bool,
-        seed: int = 0,
-        realism: Realism | None = None,
-    ) -> None:
-        super().__init__(samples, params, augment, seed, realism)
-        self.size = tuple(params["input_size"])
-        s = int(params["heatmap_stride"])
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        s = int(self.p["heatmap_stride"])
         self.hm_size = (self.size[0] // s, self.size[1] // s)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -220,17 +213,9 @@ class Pose2DDataset(ImageDataset):
 class DetectorDataset(ImageDataset):
     """Whole frames letterboxed to the detector input with centre/size/offset targets."""
 
-    def __init__(
-        self,
-        samples: list[Sample],
-        params: dict[str, Any],
-        augment: bool,
-        seed: int = 0,
-        realism: Realism | None = None,
-    ) -> None:
-        super().__init__(samples, params, augment, seed, realism)
-        self.size = tuple(params["input_size"])
-        self.stride = int(params["stride"])
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stride = int(self.p["stride"])
         self.out_size = (self.size[0] // self.stride, self.size[1] // self.stride)
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:

@@ -24,7 +24,7 @@ import numpy as np
 
 from infantpose.skeleton import FACE_JOINTS, HANDS_FEET, LIMB_CHAINS, MPII, TORSO_POLYGON
 
-# Installed by scripts/setup-textures.sh; used at training time only, never shipped.
+# Installed by scripts/setup-system.sh --textures; used at training time only, never shipped.
 DEFAULT_TEXTURE_DIRS = ("/usr/share/backgrounds", "/usr/share/wallpapers")
 # Debian package -> licence of its images (from /usr/share/doc/PACKAGE/copyright), recorded in checkpoints.
 TEXTURE_SOURCES = {
