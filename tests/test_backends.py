@@ -17,6 +17,10 @@ def test_default_threads_leave_one_core_free():
     assert OnnxRuntimeBackend(LIFTER, threads=3).threads == 3
 
 
+@pytest.mark.skipif(
+    not (DEFAULT_BUNDLE / "lifter.int8.onnx").is_file(),
+    reason="the shipped bundle has no INT8 models (its INT8 set failed verify; README 'Verified export')",
+)
 def test_int8_and_fp32_lifters_agree_on_the_shipped_bundle():
     fp32, int8 = OnnxRuntimeBackend(LIFTER), OnnxRuntimeBackend(DEFAULT_BUNDLE / "lifter.int8.onnx")
     name = fp32.input_names[0]
