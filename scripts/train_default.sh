@@ -36,10 +36,11 @@ step() {
     $IP train "$@" --data "$DATA" --out "$dir" --epochs "$epochs" $resume > "$RUNS/$name.log" 2>&1
 }
 
-step pose2d 10 pose2d --extra-data "$EXTRA" --workers 1
-step detector 6 detector --extra-data "$EXTRA"
-step temporal 40 lifter --temporal --extra-data "$EXTRA"
-step lifter 40 lifter --extra-data "$EXTRA"
+# The shipped bundle: pose2d 8 epochs (best: 6), detector 5 (best: 3), lifters 20 + 6 fine-tuning.
+step pose2d 8 pose2d --extra-data "$EXTRA" --workers 1
+step detector 5 detector --extra-data "$EXTRA"
+step temporal 20 lifter --temporal --extra-data "$EXTRA"
+step lifter 20 lifter --extra-data "$EXTRA"
 step lifter_ft 6 lifter --extra-data "$EXTRA" --init "$RUNS/lifter/best.pt" --pose2d "$RUNS/pose2d/best.pt" --lr 2e-4
 step temporal_ft 6 lifter --temporal --extra-data "$EXTRA" --init "$RUNS/temporal/best.pt" \
     --pose2d "$RUNS/pose2d/best.pt" --lr 2e-4
