@@ -50,8 +50,9 @@ def synth(
     ),
     video: bool = typer.Option(False, help="Also encode each sequence as NN.mp4 (mp4v, 30 fps) in --out."),
     variety: str = typer.Option(
-        "v1", help="v1: supine, top-down (MINI-RGBD-like); v2: side-lying and prone too, oblique cameras 0-45 deg, "
-        "0.4-1.5 m."
+        "v1",
+        help="v1: supine, top-down (MINI-RGBD-like); v2: side-lying and prone too, oblique cameras 0-45 deg, "
+        "0.4-1.5 m.",
     ),
 ) -> None:
     """Render synthetic infants (anny body model) in the MINI-RGBD file layout."""
@@ -341,7 +342,8 @@ def run(
     max_frames: int | None = typer.Option(None, min=1, help="Stop after N frames."),
     reconnect_timeout: float = typer.Option(30.0, help="Live sources: give up after N s without frames."),
     mode: str = typer.Option(
-        "auto", help="auto, video or stills. Stills: each image on its own (detector on each, no tracking, window "
+        "auto",
+        help="auto, video or stills. Stills: each image on its own (detector on each, no tracking, window "
         "or smoothing). auto: a folder of images is stills unless its names are numbered frames (or MINI-RGBD rgb/).",
     ),
     min_score: float | None = typer.Option(

@@ -208,6 +208,7 @@ def map_flags(flags: np.ndarray, src: str, dst: str = "mpii") -> np.ndarray:
     """Reorder per-joint flags/scores (..., J_src) from ``src`` to ``dst``."""
     return map_joints(flags[..., None], src, dst)[..., 0]
 
+
 # --- Body regions by joint name (MPII), for garments and occluders ----------
 # Each chain is drawn as a thick polyline over the body; the torso is a polygon.
 LIMB_CHAINS: dict[str, tuple[str, ...]] = {

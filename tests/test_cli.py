@@ -58,5 +58,7 @@ def test_a_missing_extra_is_one_line_naming_the_install(tmp_path):
     cmd = [sys.executable, "-m", "infantpose.cli", "train", "lifter", "--data", str(tmp_path), "--out", str(tmp_path)]
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
     assert res.returncode == 2 and "Traceback" not in res.stderr
-    assert res.stderr.strip() == "error: this command needs the 'train' extra (no module 'torch'): " \
+    assert (
+        res.stderr.strip() == "error: this command needs the 'train' extra (no module 'torch'): "
         "pip install 'infantpose[train]'"
+    )
