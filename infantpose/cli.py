@@ -181,9 +181,8 @@ def _eval_coco(coco: Path, images: Path | None, bundle: Path | None, precision: 
     gt = read_coco(coco)
     pipe = Pipeline.from_bundle(bundle, precision=precision)
 
-    def predict(frame):  # every image on its own: fresh detection, no window carried over
-        pipe.reset()
-        r = pipe(frame)
+    def predict(frame):
+        r = pipe.still(frame)
         kp = r.kp2d if r.kp2d is not None else np.full((get_joint_set(pipe.joint_set).num_joints, 2), np.nan)
         return kp, float(r.score or 0.0)
 
@@ -298,7 +297,6 @@ def _pipeline(
     min_score: float | None = None,
 ) -> Any:
     from infantpose.runtime.pipeline import Pipeline, SmoothingConfig
-    from infantpose.runtime.tracking import TrackerConfig
 
     return Pipeline.from_bundle(
         bundle, precision, "engine" if engine else "onnx", device, threads,

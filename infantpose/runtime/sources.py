@@ -58,18 +58,13 @@ def _http_open(url: str, timeout: float) -> Any:
 def redact_url(url: str) -> str:
     """The URL with any user:password@ replaced by ***@ (for logs and errors), control characters escaped.
 
-    The credentials end at the *last* ``@`` before the host, so passwords holding ``/``, ``:`` or
-    ``@`` are hidden whole.
+    The credentials end at the *last* ``@`` before the host (:func:`split_credentials`), so
+    passwords holding ``/``, ``:`` or ``@`` are hidden whole.
     """
-    scheme, sep, rest = url.partition("://")
-    if sep:
-        # The authority ends at the first "/", "?" or "#" after the last "@" (a password may hold "/").
-        at = rest.rfind("@")
-        if at >= 0:
-            end = min([i for i in (rest.find(c, at) for c in "/?#") if i >= 0] or [len(rest)])
-            rest = "***@" + rest[at + 1 : end] + rest[end:]
-        url = scheme + sep + rest
-    return url.encode("unicode_escape").decode("ascii")
+    clean, user, _ = split_credentials(url)
+    if user is not None:
+        clean = clean.replace("://", "://***@", 1)
+    return clean.encode("unicode_escape").decode("ascii")
 
 
 @dataclass
@@ -151,18 +146,16 @@ def numbered_frames(names: list[str]) -> bool:
 class _Images(_Reader):
     """Sorted image files of a folder; unreadable files are skipped (and counted).
 
-    ``stills``: None decides from the names (numbered frames or a MINI-RGBD ``rgb/``
-    folder are a recording, anything else a set of unrelated photos).
+    ``stills`` is decided from the names: numbered frames or a MINI-RGBD ``rgb/`` folder
+    are a recording, anything else a set of unrelated photos (``Source(mode=...)`` overrides).
     """
 
-    def __init__(self, folder: Path, stats: SourceStats, stills: bool | None = None) -> None:
+    def __init__(self, folder: Path, stats: SourceStats) -> None:
         self.files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not self.files:
             raise InfantposeError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)})")
         self.i, self.stats, self.label, self.fps = 0, stats, str(folder), 30.0
-        if stills is None:
-            stills = folder.name != "rgb" and not numbered_frames([f.name for f in self.files])
-        self.stills = stills
+        self.stills = folder.name != "rgb" and not numbered_frames([f.name for f in self.files])
 
     def read(self) -> tuple[np.ndarray | None, str | None]:
         while self.i < len(self.files):
@@ -247,7 +240,6 @@ class Source:
             raise InfantposeError(f"unknown source mode {mode!r} (choose {', '.join(SOURCE_MODES)})")
         self.stats = SourceStats()
         self.reconnect_timeout = reconnect_timeout
-        self.mode = mode
         self.reader = self._reader(spec)
         self.reader.open()  # errors surface now, in the caller's thread
         self.live = self.reader.live
@@ -275,8 +267,7 @@ class Source:
         path = Path(spec)
         if path.is_dir():
             rgb = path / "rgb"
-            stills = None if self.mode == "auto" else self.mode == "stills"
-            return _Images(rgb if rgb.is_dir() else path, self.stats, stills)
+            return _Images(rgb if rgb.is_dir() else path, self.stats)
         if path.is_file():
             return _Capture(str(path), live=False, label=str(path))
         raise InfantposeError(f"source not found: {spec} (not a camera index, URL, file or folder)")
