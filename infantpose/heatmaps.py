@@ -175,3 +175,28 @@ def image_to_heatmaps(
 ) -> np.ndarray:
     """Image px (J, 2) to heatmap px (J, 2) for a crop of (center, scale, rotation)."""
     return apply_affine(points, crop_affine(center, scale, rotation, heatmap_size))
+
+
+def apply_joint_regressor(
+    coords: np.ndarray, conf: np.ndarray, regressor: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Heatmap joints -> output joints by a linear regressor whose rows sum to 1.
+
+    Args:
+        coords: (N, C, 2) px of the C heatmap joints.
+        conf: (N, C) their confidences.
+        regressor: (J, C) weights (each row sums to 1, so the map commutes with
+            translation and scaling of the image), or None for the identity.
+
+    Returns:
+        (N, J, 2) px and (N, J) confidences (the |weight|-weighted mean of the sources).
+    """
+    if regressor is None:
+        return coords, conf
+    r = np.asarray(regressor, np.float64)
+    if r.ndim != 2 or r.shape[1] != coords.shape[-2]:
+        raise ValueError(f"joint regressor of shape {r.shape} does not take {coords.shape[-2]} heatmap joints")
+    kp = np.einsum("jc,ncd->njd", r, coords)
+    a = np.abs(r)
+    c = np.einsum("jc,nc->nj", a / a.sum(1, keepdims=True), conf.astype(np.float64)).astype(np.float32)
+    return kp, c

@@ -220,3 +220,33 @@ LIMB_CHAINS: dict[str, tuple[str, ...]] = {
 TORSO_POLYGON: tuple[str, ...] = ("r_shoulder", "l_shoulder", "l_hip", "r_hip")
 HANDS_FEET: tuple[str, ...] = ("r_wrist", "l_wrist", "r_ankle", "l_ankle")
 FACE_JOINTS: tuple[str, ...] = ("upper_neck", "head_top")
+
+# --- BlazePose (MediaPipe Pose) landmarks: the heatmap channels of the pretrained 2D network ---
+# Index order of the model's 33 landmarks (MediaPipe's documentation).
+BLAZEPOSE_LANDMARKS: tuple[str, ...] = (
+    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
+    "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder",
+    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_pinky",
+    "right_pinky", "left_index", "right_index", "left_thumb", "right_thumb", "left_hip", "right_hip",
+    "left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel", "right_heel",
+    "left_foot_index", "right_foot_index",
+)  # fmt: skip
+# MPII joints that are a BlazePose landmark. head_top is the nose because the synthetic
+# ground truth's head_top is SMIL's nose vertex (see _TO_MPII above).
+BLAZEPOSE_TO_MPII: dict[str, str] = {
+    "r_ankle": "right_ankle", "r_knee": "right_knee", "r_hip": "right_hip", "l_hip": "left_hip",
+    "l_knee": "left_knee", "l_ankle": "left_ankle", "head_top": "nose", "r_wrist": "right_wrist",
+    "r_elbow": "right_elbow", "r_shoulder": "right_shoulder", "l_shoulder": "left_shoulder",
+    "l_elbow": "left_elbow", "l_wrist": "left_wrist",
+}  # fmt: skip
+# Landmarks kept as heatmap channels: the direct ones plus the face points that place the
+# MPII joints BlazePose lacks (pelvis, thorax, upper_neck), which are regressed from them.
+BLAZEPOSE_CHANNELS: tuple[str, ...] = (
+    *BLAZEPOSE_TO_MPII.values(), "left_eye", "right_eye", "left_ear", "right_ear", "mouth_left", "mouth_right",
+)
+# Starting point of the fitted regressor for the MPII joints without a landmark.
+BLAZEPOSE_DERIVED_PRIOR: dict[str, dict[str, float]] = {
+    "pelvis": {"left_hip": 0.5, "right_hip": 0.5},
+    "thorax": {"left_shoulder": 0.5, "right_shoulder": 0.5},
+    "upper_neck": {"left_shoulder": 0.3, "right_shoulder": 0.3, "mouth_left": 0.2, "mouth_right": 0.2},
+}

@@ -111,7 +111,7 @@ def make_bundle(root: Path, out: Path, precisions: tuple[str, ...] = ("fp32",)) 
 
     ckpts = {
         "detector": random_checkpoint("detector", ("detector", "edge"), root, out.parent / "det.pt"),
-        "pose2d": random_checkpoint("pose2d", ("pose2d", "edge"), root, out.parent / "pose.pt"),
+        "pose2d": random_checkpoint("pose2d", ("pose2d", "edge-effnet"), root, out.parent / "pose.pt"),
         "lifter": random_checkpoint("lifter", ("temporal", "edge"), root, out.parent / "lift.pt"),
     }
     export_bundle(ckpts, out, precisions, calib_data=root, calib_count=200, log=lambda *_: None)

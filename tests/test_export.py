@@ -28,7 +28,7 @@ def setup(tmp_path_factory):
     (root / "dataset.json").write_text('{"splits": {"train": ["01", "02"], "val": ["03"], "test": ["11"]}}')
     ckpts = {
         "detector": random_checkpoint("detector", ("detector", "edge"), root, tmp / "det.pt"),
-        "pose2d": random_checkpoint("pose2d", ("pose2d", "edge"), root, tmp / "pose.pt"),
+        "pose2d": random_checkpoint("pose2d", ("pose2d", "edge-effnet"), root, tmp / "pose.pt"),
         "lifter": random_checkpoint("lifter", ("lifter", "edge"), root, tmp / "lift.pt"),
     }
     bundle = tmp / "bundle"
@@ -36,7 +36,9 @@ def setup(tmp_path_factory):
     return {"root": root, "ckpts": ckpts, "bundle": bundle, "tmp": tmp}
 
 
-@pytest.mark.parametrize("key", [("detector", "edge"), ("pose2d", "edge"), ("lifter", "edge"), ("temporal", "edge")])
+@pytest.mark.parametrize(
+    "key", [("detector", "edge"), ("pose2d", "edge-effnet"), ("lifter", "edge"), ("temporal", "edge")]
+)
 def test_each_stage_exports_and_matches_pytorch(setup, key):
     from infantpose.train.checkpoint import load_checkpoint
 

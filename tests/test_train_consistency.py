@@ -35,7 +35,7 @@ def samples(tmp_path_factory):
 
 
 def test_pose_targets_decode_to_ground_truth(samples):
-    params = get_recipe("pose2d", "edge")["params"]
+    params = get_recipe("pose2d", "edge-effnet")["params"]
     ds = D.Pose2DDataset(samples, params, augment=False)
     import cv2
 

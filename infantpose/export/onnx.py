@@ -54,7 +54,7 @@ def example_input(ckpt: dict[str, Any], batch: int = 2) -> tuple[torch.Tensor, T
     """A random input tensor of the checkpoint's contract and its spec (batch axis "N")."""
     arch, p, m = ckpt["arch"], ckpt["params"], ckpt["model"]
     joints = int(m.get("num_joints", 16))
-    if arch in ("centre", "simple_baseline"):
+    if arch in ("centre", "simple_baseline", "blazepose"):
         w, h = p["input_size"]
         return torch.randn(batch, 3, h, w), TensorSpec("image", ["N", 3, h, w], layout="NCHW")
     if arch == "martinez":

@@ -22,7 +22,7 @@ from infantpose.runtime.backends import load_backend
 from infantpose.runtime.result import FrameResult
 from infantpose.runtime.smoothing import OneEuroFilter
 from infantpose.runtime.sources import Source
-from infantpose.runtime.stages import DetectorStage, LifterStage, PoseStage
+from infantpose.runtime.stages import DetectorStage, LifterStage, PoseStage, upright_angle
 from infantpose.runtime.tracking import Tracker, TrackerConfig
 
 DEFAULT_BUNDLE = Path(__file__).resolve().parent.parent / "assets" / "bundle"
@@ -72,6 +72,9 @@ class Pipeline:
         self._f2d = OneEuroFilter(s.min_cutoff_2d, s.beta_2d)
         self._f3d = OneEuroFilter(s.min_cutoff_3d, s.beta_3d)
         self._history: deque[np.ndarray] = deque(maxlen=lifter.window)
+        # Networks trained on upright people get crops turned along the body (degrees, None: unknown).
+        self._upright = bool(pose.params.get("upright"))
+        self._rotation: float | None = None
         self._index = 0
         self.last_frame: np.ndarray | None = None  # the frame of the latest result (for overlays)
 
@@ -108,6 +111,7 @@ class Pipeline:
     def reset(self) -> None:
         """Forget tracking, the temporal window and the filters (e.g. between videos)."""
         self.tracker.reset()
+        self._rotation = None
         self._history.clear()
         self._f2d.reset()
         self._f3d.reset()
@@ -141,11 +145,19 @@ class Pipeline:
                 ms["total"] = (time.perf_counter() - start) * 1000
                 return FrameResult(index, name, t, None, score, False, None, None, None, ms)
         t0 = time.perf_counter()
-        kp, conf = self.pose([frame], box[None])
+        if self._upright:  # the body's direction carries over while tracked; searched for when unknown
+            if self._rotation is None:
+                kp, conf, _ = self.pose.find_upright([frame], box[None])
+            else:
+                kp, conf = self.pose([frame], box[None], np.array([self._rotation]))
+            self._rotation = float(upright_angle(kp)[0])
+        else:
+            kp, conf = self.pose([frame], box[None])
         kp2d, conf = kp[0], conf[0]
         ms["pose2d"] = (time.perf_counter() - t0) * 1000
         if not self.tracker.update(kp2d, conf, (w, h), box):
             self._history.clear()  # the window must not mix poses across a loss of tracking
+            self._rotation = None
         self._history.append(kp2d)
         t0 = time.perf_counter()
         if self.lifter.window > 1:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from infantpose.detection import boxes_to_frame, decode_boxes
-from infantpose.heatmaps import decode_heatmaps, heatmaps_to_image
+from infantpose.heatmaps import apply_joint_regressor, decode_heatmaps, heatmaps_to_image
 from infantpose.preprocess import (
     denormalize_3d,
     detector_input,
@@ -27,6 +27,7 @@ from infantpose.preprocess import (
     pose_input,
 )
 from infantpose.runtime.backends.base import Backend
+from infantpose.skeleton import MPII
 
 
 class Timer:
@@ -106,14 +107,46 @@ class PoseStage:
         self.params = params
         self.timer = Timer()
 
-    def __call__(self, frames: list[np.ndarray], boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(N, J, 2) px and (N, J) confidences for N BGR frames and (N, 4) boxes."""
+    def __call__(
+        self, frames: list[np.ndarray], boxes: np.ndarray, rotations: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(N, J, 2) px and (N, J) confidences for N BGR frames and (N, 4) boxes.
+
+        ``rotations`` (N,) degrees counter-clockwise turn the crops so that the body is upright.
+        None: no turn, except for networks that need an upright body (``params["upright"]``,
+        e.g. BlazePose), which then search for it (:meth:`find_upright`).
+        """
+        if rotations is None and self.params.get("upright"):
+            kp, conf, _ = self.find_upright(frames, boxes)
+            return kp, conf
+        return self._run(frames, boxes, rotations)
+
+    def find_upright(self, frames: list[np.ndarray], boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Keypoints, confidences and crop rotation (N,) degrees for bodies of unknown orientation.
+
+        The four quarter turns run as one batch; the one with the highest mean confidence gives
+        the body's direction, and a last pass uses the crop turned upright along it (as
+        MediaPipe aligns its region of interest). Five network passes per item.
+        """
+        n = len(boxes)
+        turns = np.repeat(np.arange(4) * 90.0, n)
+        kp4, conf4 = self._run(list(frames) * 4, np.tile(np.asarray(boxes), (4, 1)), turns)
+        best = conf4.reshape(4, n, -1).mean(2).argmax(0)
+        pick = kp4.reshape(4, n, *kp4.shape[1:])[best, np.arange(n)]
+        rot = upright_angle(pick)
+        kp, conf = self._run(frames, boxes, rot)
+        return kp, conf, rot
+
+    def _run(
+        self, frames: list[np.ndarray], boxes: np.ndarray, rotations: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
         p = self.params
         self.timer.start()
         size = tuple(p["input_size"])
+        rot = np.zeros(len(boxes)) if rotations is None else np.asarray(rotations, np.float64)
         crops = [
-            pose_input(f, b, size, p["padding"], p["mean"], p["std"], p["colour"])
-            for f, b in zip(frames, boxes, strict=True)
+            pose_input(f, b, size, p["padding"], p["mean"], p["std"], p["colour"], float(r))
+            for f, b, r in zip(frames, boxes, rot, strict=True)
         ]
         x = np.stack([c[0] for c in crops])
         self.timer.mark("pre")
@@ -121,9 +154,20 @@ class PoseStage:
         self.timer.mark("infer")
         coords, conf = decode_heatmaps(heat, p.get("decoder", "dark"), float(p.get("sigma", 2.0)))
         hm_size = (heat.shape[3], heat.shape[2])
-        kp = np.stack([heatmaps_to_image(c, crop[1], crop[2], hm_size) for c, crop in zip(coords, crops, strict=True)])
+        kp = np.stack(
+            [heatmaps_to_image(c, k[1], k[2], hm_size, float(r)) for c, k, r in zip(coords, crops, rot, strict=True)]
+        )
+        kp, conf = apply_joint_regressor(kp, conf, p.get("joint_regressor"))
         self.timer.mark("post")
         return kp, conf
+
+
+def upright_angle(kp2d: np.ndarray) -> np.ndarray:
+    """(N, 16, 2) MPII px -> (N,) degrees counter-clockwise that turn hips-to-shoulders upright."""
+    kp = np.asarray(kp2d, np.float64)
+    j = MPII.index
+    v = (kp[:, j("l_shoulder")] + kp[:, j("r_shoulder")] - kp[:, j("l_hip")] - kp[:, j("r_hip")]) / 2
+    return np.degrees(np.arctan2(v[:, 0], -v[:, 1]))
 
 
 class LifterStage:

@@ -43,6 +43,19 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
         "epochs": 10, "batch": 2, "lr": 1e-4, "weight_decay": 1e-4, "lr_gamma": 0.9,
     },
     ("pose2d", "edge"): {
+        # MediaPipe's BlazePose landmark network (trained on real people; weights from the mediapipe
+        # wheel on PyPI), heatmap branch only, used as it is; a joint regressor fitted on synthetic
+        # frames adds the MPII joints it lacks. The crop is twice the infant box: BlazePose expects
+        # the person small in a generous frame, and upright: crops are turned along the body.
+        "arch": "blazepose",
+        "model": {},
+        "pretrained": "blazepose",
+        "params": {"input_size": [256, 256], "padding": 2.0, "heatmap_stride": 4, "decoder": "dark",
+                   "sigma": 2.0, "mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0], "colour": "RGB",
+                   "upright": True},
+        "epochs": 0, "batch": 32, "lr": 0.0, "fit_frames": 2000,
+    },
+    ("pose2d", "edge-effnet"): {
         # EfficientNet-Lite0 cut at stride 16 (ImageNet init) + 2 deconvolutions: heatmaps at stride 4.
         "arch": "simple_baseline",
         "model": {"trunk": "efficientnet_lite0_s16", "num_joints": MPII.num_joints, "deconv_channels": 64,

@@ -105,6 +105,13 @@ def train(
         lr_gamma=r.get("lr_gamma", 1.0), seed=seed, resume=resume, device=device, workers=workers,
         progress=progress, max_steps=max_steps,
     )  # fmt: skip
+    if r["arch"] == "blazepose":
+        if epochs or resume or init is not None or not pretrained:
+            raise InfantposeError(
+                "the blazepose recipe is MediaPipe's network as it is (not fine-tuned):"
+                " no --epochs, --resume, --init or --from-scratch"
+            )
+        return _fit_pretrained_pose(r, params, train_s, val_s, out, extra)
     collate = None
     realism = None
     if r.get("realism"):
@@ -153,6 +160,56 @@ def train(
         extra["init"] = {"path": str(init), "tensors": init_weights(model, init)}
     info = {"stage": stage, "arch": r["arch"], "model_kwargs": r["model"], "params": params, **extra}
     return fit(model, train_set, loss_fn, validate, cfg, info, collate=collate)
+
+
+def _fit_pretrained_pose(
+    r: dict, params: dict, train_s: list, val_s: list, out: Path, extra: dict[str, Any]
+) -> dict[str, Any]:
+    """BlazePose recipe: the pretrained network as it is, plus a fitted joint regressor (no gradient steps).
+
+    Fine-tuning on renders is what made earlier models learn the renderer; here only the
+    regressor for the three MPII joints BlazePose lacks is learnt from the synthetic frames.
+    """
+    import json
+    import time
+
+    from infantpose.runtime.stages import PoseStage
+    from infantpose.skeleton import BLAZEPOSE_CHANNELS
+    from infantpose.train.checkpoint import atomic_save, make_checkpoint
+    from infantpose.train.models.blazepose import SOURCE, build_pretrained
+    from infantpose.train.regressor import fit_regressor
+
+    t0 = time.perf_counter()
+    model, kwargs = build_pretrained()
+    fit_s = _spread(train_s, int(r.get("fit_frames", 2000)))
+    backend = TorchBackend(model, "blazepose")
+    raw = PoseStage(backend, {k: v for k, v in params.items() if k != "joint_regressor"})
+    cache = D.ImageCache()
+    preds = []
+    for i in range(0, len(fit_s), 32):
+        chunk = fit_s[i : i + 32]
+        preds.append(raw([cache(s.image) for s in chunk], np.stack([s.box for s in chunk]))[0])
+        print(f"[pose2d] landmarks on training frames {min(i + 32, len(fit_s))}/{len(fit_s)}", end="\r", flush=True)
+    print()
+    boxes = np.stack([s.box for s in fit_s])
+    scale = np.hypot(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    res = fit_regressor(
+        np.concatenate(preds), np.stack([s.joints2d for s in fit_s]), np.stack([s.visible for s in fit_s]),
+        scale, BLAZEPOSE_CHANNELS,
+    )  # fmt: skip
+    params = {**params, "heatmap_joints": list(BLAZEPOSE_CHANNELS), "joint_regressor": res.regressor.round(6).tolist()}
+    metrics = {"epoch": 0, **_validate_pose(val_s, params, "blazepose")(model), "seconds": time.perf_counter() - t0}
+    fit_info = {"frames": res.frames, "rms_prior": res.error_prior, "rms_fitted": res.error_fitted}
+    print(f"[pose2d] regressor fit (rms in box diagonals): {json.dumps(fit_info)}")
+    print("[pose2d] " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()), flush=True)
+    ckpt = make_checkpoint("pose2d", "blazepose", kwargs, params, model, metrics=metrics, epoch=0,
+                           pretrained=SOURCE, regressor_fit=fit_info, **extra)  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_save(ckpt, out / "best.pt")
+    atomic_save(ckpt, out / "last.pt")
+    with open(out / "log.jsonl", "a") as f:
+        f.write(json.dumps(metrics) + "\n")
+    return {"best": metrics["pckh@1"], "metric": "pckh@1", "history": [metrics]}
 
 
 def _validate_pose(val_s: list, params: dict, arch: str) -> Any:

@@ -6,7 +6,7 @@ from typing import Any
 
 from torch import nn
 
-ARCHS = ("centre", "fasterrcnn", "simple_baseline", "martinez", "temporal")
+ARCHS = ("centre", "fasterrcnn", "simple_baseline", "blazepose", "martinez", "temporal")
 
 
 def build_model(arch: str, **kwargs: Any) -> nn.Module:
@@ -23,6 +23,10 @@ def build_model(arch: str, **kwargs: Any) -> nn.Module:
         from infantpose.train.models.pose2d import SimpleBaseline
 
         return SimpleBaseline(**kwargs)
+    if arch == "blazepose":
+        from infantpose.train.models.blazepose import BlazePoseHeatmaps
+
+        return BlazePoseHeatmaps(**kwargs)
     if arch == "martinez":
         from infantpose.train.models.lifter import MartinezLifter
 
