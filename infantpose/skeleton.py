@@ -242,7 +242,13 @@ BLAZEPOSE_TO_MPII: dict[str, str] = {
 # Landmarks kept as heatmap channels: the direct ones plus the face points that place the
 # MPII joints BlazePose lacks (pelvis, thorax, upper_neck), which are regressed from them.
 BLAZEPOSE_CHANNELS: tuple[str, ...] = (
-    *BLAZEPOSE_TO_MPII.values(), "left_eye", "right_eye", "left_ear", "right_ear", "mouth_left", "mouth_right",
+    *BLAZEPOSE_TO_MPII.values(),
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
+    "mouth_left",
+    "mouth_right",
 )
 # Starting point of the fitted regressor for the MPII joints without a landmark.
 BLAZEPOSE_DERIVED_PRIOR: dict[str, dict[str, float]] = {

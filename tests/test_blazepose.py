@@ -40,7 +40,7 @@ def _pattern() -> torch.Tensor:
 def test_reader_reproduces_the_tflite_interpreter(model):
     net = model[0].net
     with torch.no_grad():
-        (logits,) = net(_pattern())
+        logits, presence = net(_pattern())
     hm = logits[0].permute(1, 2, 0).numpy()  # NHWC like TFLite
     # Recorded with ai-edge-litert 2.3.0 (TFLite interpreter) on the same input.
     ref = [-15.0785, -0.8057, -14.9707, -10.9114]
@@ -48,6 +48,7 @@ def test_reader_reproduces_the_tflite_interpreter(model):
     ref_mean = [-12.5128, -14.341, -13.5707, -12.3259, -16.0727, -16.3671,
                 -15.6419, -10.7705, -10.2738, -12.0789, -14.108, -9.0875]  # fmt: skip
     np.testing.assert_allclose(hm.mean((0, 1))[:12], ref_mean, atol=2e-3)
+    assert presence.shape == (1, 1, 1, 1)
 
 
 def test_checkpoint_and_onnx_round_trip(model, tmp_path):
@@ -61,10 +62,15 @@ def test_checkpoint_and_onnx_round_trip(model, tmp_path):
     again = model_from_checkpoint(ck)
     x = _pattern()
     with torch.no_grad():
-        y = m(x)
-        assert torch.equal(y, again(x))
+        y, presence = m(x)
+        y2, presence2 = again(x)
+    assert torch.equal(y, y2) and torch.equal(presence, presence2)
     assert y.shape == (1, len(kwargs["channels"]), 64, 64) and float(y.min()) >= 0 and float(y.max()) <= 1
+    assert presence.shape == (1, 1)
     ort = pytest.importorskip("onnxruntime")
     export_onnx(ck, tmp_path / "bp.onnx")
-    out = ort.InferenceSession(str(tmp_path / "bp.onnx")).run(None, {"image": x.numpy()})[0]
-    np.testing.assert_allclose(out, y.numpy(), atol=1e-4)
+    sess = ort.InferenceSession(str(tmp_path / "bp.onnx"))
+    assert [o.name for o in sess.get_outputs()] == ["heatmaps", "presence"]
+    heat, pres = sess.run(None, {"image": x.numpy()})
+    np.testing.assert_allclose(heat, y.numpy(), atol=1e-4)
+    np.testing.assert_allclose(pres, presence.numpy(), atol=1e-3)

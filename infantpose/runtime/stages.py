@@ -106,6 +106,7 @@ class PoseStage:
         self.backend = backend
         self.params = params
         self.timer = Timer()
+        self.last_presence: np.ndarray | None = None  # (N,) of the latest call, for networks that score it
 
     def __call__(
         self, frames: list[np.ndarray], boxes: np.ndarray, rotations: np.ndarray | None = None
@@ -124,14 +125,16 @@ class PoseStage:
     def find_upright(self, frames: list[np.ndarray], boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Keypoints, confidences and crop rotation (N,) degrees for bodies of unknown orientation.
 
-        The four quarter turns run as one batch; the one with the highest mean confidence gives
-        the body's direction, and a last pass uses the crop turned upright along it (as
-        MediaPipe aligns its region of interest). Five network passes per item.
+        The four quarter turns run as one batch; the one the network scores highest (its
+        ``presence`` output where it has one, else the mean keypoint confidence) gives the body's
+        direction, and a last pass uses the crop turned upright along it (as MediaPipe aligns
+        its region of interest). Five network passes per item.
         """
         n = len(boxes)
         turns = np.repeat(np.arange(4) * 90.0, n)
         kp4, conf4 = self._run(list(frames) * 4, np.tile(np.asarray(boxes), (4, 1)), turns)
-        best = conf4.reshape(4, n, -1).mean(2).argmax(0)
+        score = self.last_presence if self.last_presence is not None else conf4.mean(1)
+        best = score.reshape(4, n).argmax(0)
         pick = kp4.reshape(4, n, *kp4.shape[1:])[best, np.arange(n)]
         rot = upright_angle(pick)
         kp, conf = self._run(frames, boxes, rot)
@@ -150,7 +153,10 @@ class PoseStage:
         ]
         x = np.stack([c[0] for c in crops])
         self.timer.mark("pre")
-        heat = self.backend({p.get("input_name", "image"): x})["heatmaps"]
+        out = self.backend({p.get("input_name", "image"): x})
+        heat = out["heatmaps"]
+        presence = out.get("presence")
+        self.last_presence = None if presence is None else np.asarray(presence, np.float32).reshape(-1)
         self.timer.mark("infer")
         coords, conf = decode_heatmaps(heat, p.get("decoder", "dark"), float(p.get("sigma", 2.0)))
         hm_size = (heat.shape[3], heat.shape[2])

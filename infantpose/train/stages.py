@@ -173,7 +173,7 @@ def _fit_pretrained_pose(
     import json
     import time
 
-    from infantpose.runtime.stages import PoseStage
+    from infantpose.runtime.stages import PoseStage, upright_angle
     from infantpose.skeleton import BLAZEPOSE_CHANNELS
     from infantpose.train.checkpoint import atomic_save, make_checkpoint
     from infantpose.train.models.blazepose import SOURCE, build_pretrained
@@ -188,7 +188,9 @@ def _fit_pretrained_pose(
     preds = []
     for i in range(0, len(fit_s), 32):
         chunk = fit_s[i : i + 32]
-        preds.append(raw([cache(s.image) for s in chunk], np.stack([s.box for s in chunk]))[0])
+        # Crops turned upright by the ground truth: one pass per frame instead of the runtime's search.
+        rot = upright_angle(np.stack([s.joints2d for s in chunk])) if params.get("upright") else None
+        preds.append(raw([cache(s.image) for s in chunk], np.stack([s.box for s in chunk]), rot)[0])
         print(f"[pose2d] landmarks on training frames {min(i + 32, len(fit_s))}/{len(fit_s)}", end="\r", flush=True)
     print()
     boxes = np.stack([s.box for s in fit_s])
@@ -198,6 +200,7 @@ def _fit_pretrained_pose(
         scale, BLAZEPOSE_CHANNELS,
     )  # fmt: skip
     params = {**params, "heatmap_joints": list(BLAZEPOSE_CHANNELS), "joint_regressor": res.regressor.round(6).tolist()}
+    val_s = _spread(val_s, int(r.get("val_frames", VAL_LIMIT)))  # five passes per frame (upright search)
     metrics = {"epoch": 0, **_validate_pose(val_s, params, "blazepose")(model), "seconds": time.perf_counter() - t0}
     fit_info = {"frames": res.frames, "rms_prior": res.error_prior, "rms_fitted": res.error_fitted}
     print(f"[pose2d] regressor fit (rms in box diagonals): {json.dumps(fit_info)}")
@@ -301,7 +304,7 @@ def _lifter_data(
 
 def predicted_2d(pose2d: Path, samples: list, cache_file: Path) -> dict[str, np.ndarray]:
     """The 2D network's keypoints (ground-truth boxes) per sequence, cached in ``cache_file``."""
-    from infantpose.runtime.stages import PoseStage
+    from infantpose.runtime.stages import PoseStage, upright_angle
 
     if cache_file.is_file():
         with np.load(cache_file) as z:
@@ -322,7 +325,10 @@ def predicted_2d(pose2d: Path, samples: list, cache_file: Path) -> dict[str, np.
         kps = []
         for i in range(0, len(ss), 32):
             chunk = ss[i : i + 32]
-            kps.append(stage([cache(s.image) for s in chunk], np.stack([s.box for s in chunk]))[0])
+            # Upright networks: crops turned by the ground truth (the runtime carries the turn while
+            # tracking, which matches it closely) instead of a five-pass search per frame.
+            rot = upright_angle(np.stack([s.joints2d for s in chunk])) if ck["params"].get("upright") else None
+            kps.append(stage([cache(s.image) for s in chunk], np.stack([s.box for s in chunk]), rot)[0])
             cache.clear()
         out[name] = np.concatenate(kps)
     cache_file.parent.mkdir(parents=True, exist_ok=True)

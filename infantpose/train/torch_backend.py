@@ -14,7 +14,7 @@ IO_NAMES: dict[str, tuple[list[str], list[str]]] = {
     "centre": (["image"], ["centre", "size", "offset"]),
     "fasterrcnn": (["image"], ["boxes", "scores"]),
     "simple_baseline": (["image"], ["heatmaps"]),
-    "blazepose": (["image"], ["heatmaps"]),
+    "blazepose": (["image"], ["heatmaps", "presence"]),
     "martinez": (["kp2d"], ["kp3d"]),
     "temporal": (["kp2d"], ["kp3d"]),
 }

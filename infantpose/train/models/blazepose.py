@@ -6,8 +6,8 @@ The weights come from a registry package: the ``mediapipe`` wheel on PyPI (Apach
 landmark heatmaps (the regression, world-landmark and segmentation heads are dropped) and
 expose the channels of :data:`infantpose.skeleton.BLAZEPOSE_CHANNELS`.
 
-Input (N, 3, 256, 256) RGB in [0, 1] (mean 0, std 1); output ``heatmaps`` (N, C, 64, 64),
-sigmoid probabilities, at stride 4 like the other 2D networks.
+Input (N, 3, 256, 256) RGB in [0, 1] (mean 0, std 1); outputs ``heatmaps`` (N, C, 64, 64),
+sigmoid probabilities at stride 4 like the other 2D networks, and ``presence`` (N, 1).
 """
 
 from __future__ import annotations
@@ -33,6 +33,12 @@ WHEEL = "mediapipe==0.10.21"
 MEMBER = "mediapipe/modules/pose_landmark/pose_landmark_full.tflite"
 SHA256 = "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f"
 HEATMAP_OUTPUT = "Identity_3"  # (1, 64, 64, 39) logits: 33 landmarks + 6 auxiliary points
+# (1, 1, 1, 1) logit that an upright person fills the crop (before the sigmoid, which saturates at 1
+# for several turns of the same crop and so cannot rank them).
+PRESENCE_OUTPUT = (
+    "model_1/model/conv_poseflag/BiasAdd;model_1/model/conv_poseflag/Conv2D;"
+    "model_1/model/conv_poseflag/BiasAdd/ReadVariableOp/resource1"
+)
 SOURCE = {
     "package": WHEEL,
     "file": MEMBER,
@@ -82,23 +88,25 @@ def fetch_weights(progress: bool = True) -> Path:
 
 def pretrained_kwargs(tflite: Path | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Model arguments (graph, weight shapes, channels) and float32 weights from the .tflite file."""
-    graph, weights = read_tflite(tflite or fetch_weights(), [HEATMAP_OUTPUT])
+    graph, weights = read_tflite(tflite or fetch_weights(), [HEATMAP_OUTPUT, PRESENCE_OUTPUT])
     channels = [BLAZEPOSE_LANDMARKS.index(n) for n in BLAZEPOSE_CHANNELS]
     kwargs = {"graph": graph, "shapes": {k: list(v.shape) for k, v in weights.items()}, "channels": channels}
     return kwargs, weights
 
 
 class BlazePoseHeatmaps(nn.Module):
-    """BlazePose's heatmap branch: (N, 3, H, W) RGB 0-1 -> (N, C, H/4, W/4) probabilities."""
+    """BlazePose's heatmap branch: (N, 3, H, W) RGB 0-1 -> ``heatmaps`` (N, C, H/4, W/4) probabilities
+    and ``presence`` (N, 1), the network's own logit that an upright person fills the crop (what
+    MediaPipe tracks with; here it ranks the crop's quarter turns)."""
 
     def __init__(self, graph: list[dict[str, Any]], shapes: dict[str, list[int]], channels: list[int]) -> None:
         super().__init__()
         self.net = TFLiteGraph(graph, shapes)
         self.register_buffer("channels", torch.tensor(channels, dtype=torch.long), persistent=False)
 
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        (logits,) = self.net(image)
-        return torch.sigmoid(logits.index_select(1, self.channels))
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits, presence = self.net(image)
+        return torch.sigmoid(logits.index_select(1, self.channels)), presence.flatten(1)
 
 
 def build_pretrained(tflite: Path | None = None) -> tuple[BlazePoseHeatmaps, dict[str, Any]]:

@@ -2,7 +2,7 @@
 
 Only the operator set of the convolutional pose networks we start from is supported
 (2D and depthwise convolution, add, zero padding, max pooling, bilinear upsampling,
-logistic, reshape, float16 dequantisation); anything else is refused by name.
+logistic, reshape of 4D maps into vectors, float16 dequantisation); anything else is refused by name.
 
 The graph is kept as a JSON-serialisable list of operations (stored in checkpoints as
 model arguments, so a checkpoint rebuilds the network without the .tflite file) and
@@ -146,6 +146,8 @@ def read_tflite(path: Path, outputs: list[str]) -> tuple[list[dict[str, Any]], d
                 raise InfantposeError(f"{path}: only half-pixel-centre bilinear resizing is supported")
             factor = shape[out][1] // shape[ins[0]][1]
             ops.append({"op": "upsample", "in": ins[0], "out": out, "factor": int(factor)})
+        elif kind == "RESHAPE":  # TFLite reshapes NHWC data: done on the NHWC view, batch axis kept
+            ops.append({"op": "reshape", "in": ins[0], "out": out, "shape": [-1, *shape[out][1:]]})
         elif kind == "LOGISTIC":
             ops.append({"op": "sigmoid", "in": ins[0], "out": out})
         else:
@@ -220,6 +222,9 @@ class TFLiteGraph(nn.Module):
                 t[o["out"]] = F.max_pool2d(y, tuple(o["kernel"]), tuple(o["stride"]))
             elif kind == "upsample":
                 t[o["out"]] = F.interpolate(t[o["in"]], scale_factor=o["factor"], mode="bilinear", align_corners=False)
+            elif kind == "reshape":
+                y = t[o["in"]]
+                t[o["out"]] = (y.permute(0, 2, 3, 1) if y.dim() == 4 else y).reshape(o["shape"])
             elif kind == "sigmoid":
                 t[o["out"]] = torch.sigmoid(t[o["in"]])
             elif kind == "outputs":
