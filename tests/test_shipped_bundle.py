@@ -41,3 +41,18 @@ def test_no_infant_in_frames_without_one(pipe, kind):
     assert not r.found and r.box is None and r.kp3d is None, f"score {r.score:.3f}"
     # The state is clean afterwards: the next real frame is detected afresh.
     assert pipe(_demo_frame()).found
+
+
+@pytest.mark.parametrize("turn", [cv2.ROTATE_90_CLOCKWISE, cv2.ROTATE_180])
+def test_a_turned_camera_gives_the_same_2d_pose(pipe, turn):
+    # The 2D network wants upright bodies: the runtime finds the body's direction and turns the crop.
+    frame = _demo_frame()
+    h, w = frame.shape[:2]
+    base = pipe.still(frame)
+    turned = pipe.still(cv2.rotate(frame, turn))
+    assert base.found and turned.found
+    x, y = turned.kp2d[:, 0], turned.kp2d[:, 1]
+    back = np.stack([y, h - 1 - x], 1) if turn == cv2.ROTATE_90_CLOCKWISE else np.stack([w - 1 - x, h - 1 - y], 1)
+    size = np.hypot(*(base.kp2d.max(0) - base.kp2d.min(0)))
+    err = np.linalg.norm(back - base.kp2d, axis=1)
+    assert np.median(err) < 0.05 * size, (np.median(err), size)
