@@ -167,3 +167,34 @@ def test_tensorrt_engines(setup, tmp_path):
         assert eng.info["tensorrt"] and eng.info["gpu"]
     res = _verify(bundle, setup["root"], "--device", "cuda")
     assert res.exit_code == 0, res.output
+
+
+def test_weights_that_are_exactly_fp16_are_stored_as_fp16_losslessly(tmp_path):
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    from infantpose.export.onnx import store_exact_fp16
+
+    rng = np.random.default_rng(0)
+    exact = rng.normal(size=(64, 64)).astype(np.float16).astype(np.float32)  # e.g. weights from an FP16 file
+    inexact = rng.normal(size=(64, 64)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "a"], ["y"]), helper.make_node("MatMul", ["y", "b"], ["z"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 64])],
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, [2, 64])],
+        [numpy_helper.from_array(exact, "a"), numpy_helper.from_array(inexact, "b")],
+    )
+    path = tmp_path / "m.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    x = rng.normal(size=(2, 64)).astype(np.float32)
+    before = ort.InferenceSession(str(path)).run(None, {"x": x})[0]
+    size = path.stat().st_size
+    assert store_exact_fp16(path) == {"weights_stored_fp16": 1, "bytes_saved": exact.nbytes // 2}
+    after = ort.InferenceSession(str(path)).run(None, {"x": x})[0]
+    np.testing.assert_array_equal(before, after)
+    assert path.stat().st_size < size - exact.nbytes // 2 + 200
+    kinds = {i.name: i.data_type for i in onnx.load(str(path)).graph.initializer}
+    assert kinds == {"a__fp16": TensorProto.FLOAT16, "b": TensorProto.FLOAT}
+    assert store_exact_fp16(path) == {}  # nothing left to convert

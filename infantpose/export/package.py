@@ -75,7 +75,7 @@ def export_bundle(
     (default: the checkpoint's); recorded in the manifest's detector params.
     """
     from infantpose.export.calibration import calibration_inputs
-    from infantpose.export.onnx import export_onnx, max_abs_diff
+    from infantpose.export.onnx import export_onnx, max_abs_diff, store_exact_fp16
     from infantpose.export.quantize import to_fp16, to_int8
     from infantpose.train.checkpoint import load_checkpoint
 
@@ -115,6 +115,8 @@ def export_bundle(
                 log(f"{name}: INT8 left out (drift {int8.info['drift']:.3f} > {MAX_DRIFT[name]}); FP32 is used instead")
         if tensorrt:
             arts += _engines(name, out, arts, log, calib if "int8" in precisions else None, calib_method)
+        # Last, once every variant is derived from it: weights that are exactly FP16 stored as FP16.
+        fp32.info.update(store_exact_fp16(fp32_path))
         params = {**ck["params"], "arch": ck["arch"]}
         if name == "detector" and score_threshold is not None:
             if not 0.0 <= score_threshold < 1.0:
@@ -124,7 +126,7 @@ def export_bundle(
         training[name] = {
             "checkpoint": str(path), "checkpoint_sha256": sha256_file(path), "recipe": ck.get("recipe"),
             "epoch": ck.get("epoch"), "metrics": ck.get("metrics"), "data": ck.get("data"),
-            "finetuned_on": ck.get("finetuned_on"),
+            "finetuned_on": ck.get("finetuned_on"), "pretrained": ck.get("pretrained"),
         }  # fmt: skip
     manifest = Manifest(
         joint_set=MPII.name,

@@ -125,20 +125,25 @@ class PoseStage:
     def find_upright(self, frames: list[np.ndarray], boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Keypoints, confidences and crop rotation (N,) degrees for bodies of unknown orientation.
 
-        The four quarter turns run as one batch; the one the network scores highest (its
-        ``presence`` output where it has one, else the mean keypoint confidence) gives the body's
-        direction, and a last pass uses the crop turned upright along it (as MediaPipe aligns
-        its region of interest). Five network passes per item.
+        The four quarter turns run as one batch and the network ranks them (its ``presence``
+        logit where it has one, else the mean keypoint confidence). The two best are turned
+        upright along their predicted hips-to-shoulders axis (as MediaPipe aligns its region
+        of interest) and ranked again on those aligned crops. Six network passes per item.
         """
         n = len(boxes)
-        turns = np.repeat(np.arange(4) * 90.0, n)
-        kp4, conf4 = self._run(list(frames) * 4, np.tile(np.asarray(boxes), (4, 1)), turns)
-        score = self.last_presence if self.last_presence is not None else conf4.mean(1)
-        best = score.reshape(4, n).argmax(0)
-        pick = kp4.reshape(4, n, *kp4.shape[1:])[best, np.arange(n)]
-        rot = upright_angle(pick)
-        kp, conf = self._run(frames, boxes, rot)
-        return kp, conf, rot
+        boxes = np.asarray(boxes)
+        idx = np.arange(n)
+        kp4, conf4 = self._run(list(frames) * 4, np.tile(boxes, (4, 1)), np.repeat(np.arange(4) * 90.0, n))
+        top2 = np.argsort(-self._rank(conf4).reshape(4, n), axis=0, kind="stable")[:2]  # (2, N)
+        rot = upright_angle(kp4.reshape(4, n, *kp4.shape[1:])[top2, idx].reshape(2 * n, *kp4.shape[1:]))
+        kp2, conf2 = self._run(list(frames) * 2, np.tile(boxes, (2, 1)), rot)
+        second = self._rank(conf2).reshape(2, n).argmax(0)  # 0: the first choice stays on a tie
+        pick = second * n + idx
+        return kp2[pick], conf2[pick], rot[pick]
+
+    def _rank(self, conf: np.ndarray) -> np.ndarray:
+        """(M,) score of the latest pass's crops: the presence logit, else the mean confidence."""
+        return self.last_presence if self.last_presence is not None else conf.mean(1)
 
     def _run(
         self, frames: list[np.ndarray], boxes: np.ndarray, rotations: np.ndarray | None
