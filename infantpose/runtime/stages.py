@@ -142,8 +142,14 @@ class PoseStage:
         return kp2[pick], conf2[pick], rot[pick]
 
     def _rank(self, conf: np.ndarray) -> np.ndarray:
-        """(M,) score of the latest pass's crops: the presence logit, else the mean confidence."""
-        return self.last_presence if self.last_presence is not None else conf.mean(1)
+        """(M,) score of the latest pass's crops: the presence logit, else the mean confidence.
+
+        Rounded (0.01 logit, 0.001 confidence) so that near ties go to the earlier candidate on
+        every backend: a difference of 1e-5 between PyTorch and ONNX must not flip the turn.
+        """
+        if self.last_presence is not None:
+            return np.round(self.last_presence.astype(np.float64), 2)
+        return np.round(conf.mean(1).astype(np.float64), 3)
 
     def _run(
         self, frames: list[np.ndarray], boxes: np.ndarray, rotations: np.ndarray | None
