@@ -43,10 +43,17 @@ def gaussian_heatmaps(joints: np.ndarray, visible: np.ndarray, size: tuple[int, 
     return maps.astype(np.float32)
 
 
+# Peaks within this fraction of a heatmap's maximum count as tied (the first in raster order
+# wins), so that a flat or two-topped peak decodes to the same pixel on every backend: PyTorch,
+# onnxruntime and TensorRT differ by ~1e-6, which must not move a joint by a heatmap pixel.
+PEAK_TIE = 1e-3
+
+
 def _argmax(heatmaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n, j, h, w = heatmaps.shape
     flat = heatmaps.reshape(n, j, h * w)
-    idx = flat.argmax(axis=2)
+    top = np.abs(flat).max(axis=2, keepdims=True)
+    idx = np.round(flat / np.maximum(top * PEAK_TIE, 1e-12)).argmax(axis=2)
     conf = np.take_along_axis(flat, idx[..., None], axis=2)[..., 0]
     coords = np.stack([idx % w, idx // w], axis=-1).astype(np.float64)
     return coords, conf.astype(np.float32)

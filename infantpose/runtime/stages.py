@@ -135,7 +135,8 @@ class PoseStage:
         idx = np.arange(n)
         kp4, conf4 = self._run(list(frames) * 4, np.tile(boxes, (4, 1)), np.repeat(np.arange(4) * 90.0, n))
         top2 = np.argsort(-self._rank(conf4).reshape(4, n), axis=0, kind="stable")[:2]  # (2, N)
-        rot = upright_angle(kp4.reshape(4, n, *kp4.shape[1:])[top2, idx].reshape(2 * n, *kp4.shape[1:]))
+        # Whole degrees: a joint that moves by 1e-5 px between backends must not change the crop.
+        rot = np.round(upright_angle(kp4.reshape(4, n, *kp4.shape[1:])[top2, idx].reshape(2 * n, *kp4.shape[1:])))
         kp2, conf2 = self._run(list(frames) * 2, np.tile(boxes, (2, 1)), rot)
         second = self._rank(conf2).reshape(2, n).argmax(0)  # 0: the first choice stays on a tie
         pick = second * n + idx
