@@ -59,3 +59,19 @@ def test_dark_decodes_a_large_batch_like_single_maps():
     one = np.stack([hm.decode_heatmaps(m, method="dark")[0] for m in batch])
     np.testing.assert_array_equal(coords, one)
     assert np.abs(coords - pts).max() < 0.1
+
+
+def test_near_tied_peaks_decode_to_the_same_pixel_whatever_the_noise():
+    # Two peaks equal to within 1e-6 (the PyTorch / onnxruntime difference) must not swap.
+    from infantpose.heatmaps import decode_heatmaps
+
+    hm = np.zeros((1, 1, 16, 16), np.float32)
+    hm[0, 0, 4, 4] = hm[0, 0, 10, 12] = 0.8
+    for eps in (1e-6, -1e-6, 0.0):
+        other = hm.copy()
+        other[0, 0, 10, 12] += eps
+        coords, _ = decode_heatmaps(other, "argmax")
+        assert coords[0, 0].tolist() == [4.0, 4.0]
+    clear = hm.copy()
+    clear[0, 0, 10, 12] = 0.9  # a real difference still wins
+    assert decode_heatmaps(clear, "argmax")[0][0, 0].tolist() == [12.0, 10.0]

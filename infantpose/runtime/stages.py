@@ -135,8 +135,9 @@ class PoseStage:
         idx = np.arange(n)
         kp4, conf4 = self._run(list(frames) * 4, np.tile(boxes, (4, 1)), np.repeat(np.arange(4) * 90.0, n))
         top2 = np.argsort(-self._rank(conf4).reshape(4, n), axis=0, kind="stable")[:2]  # (2, N)
-        # Whole degrees: a joint that moves by 1e-5 px between backends must not change the crop.
-        rot = np.round(upright_angle(kp4.reshape(4, n, *kp4.shape[1:])[top2, idx].reshape(2 * n, *kp4.shape[1:])))
+        rot = ROT_STEP * np.round(
+            upright_angle(kp4.reshape(4, n, *kp4.shape[1:])[top2, idx].reshape(2 * n, *kp4.shape[1:])) / ROT_STEP
+        )
         kp2, conf2 = self._run(list(frames) * 2, np.tile(boxes, (2, 1)), rot)
         second = self._rank(conf2).reshape(2, n).argmax(0)  # 0: the first choice stays on a tie
         pick = second * n + idx
@@ -145,11 +146,11 @@ class PoseStage:
     def _rank(self, conf: np.ndarray) -> np.ndarray:
         """(M,) score of the latest pass's crops: the presence logit, else the mean confidence.
 
-        Rounded (0.01 logit, 0.001 confidence) so that near ties go to the earlier candidate on
-        every backend: a difference of 1e-5 between PyTorch and ONNX must not flip the turn.
+        Rounded (0.1 logit, 0.001 confidence) so that near ties go to the earlier candidate on
+        every backend: FP32 and FP16 differences must not flip the turn.
         """
         if self.last_presence is not None:
-            return np.round(self.last_presence.astype(np.float64), 2)
+            return np.round(self.last_presence.astype(np.float64), 1)
         return np.round(conf.mean(1).astype(np.float64), 3)
 
     def _run(
@@ -178,6 +179,12 @@ class PoseStage:
         kp, conf = apply_joint_regressor(kp, conf, p.get("joint_regressor"))
         self.timer.mark("post")
         return kp, conf
+
+
+# The upright search turns crops in steps of this many degrees (BlazePose is trained with small
+# rotations, so +-half a step is harmless): a joint that moves slightly between backends
+# (PyTorch, FP32 or FP16 ONNX) then rarely changes the crop.
+ROT_STEP = 15.0
 
 
 def upright_angle(kp2d: np.ndarray) -> np.ndarray:
