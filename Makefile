@@ -33,10 +33,10 @@ test: $(VENV)/.full weights
 	$(PY) -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then exit 0; else exit $$rc; fi
 
 # The whole default recipe: generate -> train -> evaluate -> export + verify the shipped bundle
-# (resumable; about 2 h here on 2 CPU cores with the two image networks side by side, 3 h one after the other).
+# (resumable; the detector's 5 epochs dominate; README "Default models" has the measured parts).
 train-default: $(VENV)/.full weights
 	IP=$(VENV)/bin/infantpose scripts/train_default.sh
-	# INT8 is left out: on the current models it misses verify's 2 mm by 0.04 mm (README "Verified export").
+	# INT8 is left out: BlazePose's INT8 model fails its drift check (README "Verified export").
 	PRECISIONS=fp32,fp16 IP=$(VENV)/bin/infantpose scripts/release_bundle.sh
 
 # The README's speed table: MediaPipe first, then every backend this machine runs, in one go;
