@@ -56,3 +56,11 @@ def test_a_turned_camera_gives_the_same_2d_pose(pipe, turn):
     size = np.hypot(*(base.kp2d.max(0) - base.kp2d.min(0)))
     err = np.linalg.norm(back - base.kp2d, axis=1)
     assert np.median(err) < 0.05 * size, (np.median(err), size)
+
+
+@pytest.mark.parametrize("precision,fmt", [("fp64", "onnx"), ("fp16", "tensorrt")])
+def test_a_precision_the_bundle_lacks_is_refused_not_run_as_fp32(precision, fmt):
+    from infantpose.errors import BundleError
+
+    with pytest.raises(BundleError, match=f"no {precision} {fmt} model"):
+        Pipeline.from_bundle(precision=precision, fmt=fmt)

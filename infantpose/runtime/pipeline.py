@@ -92,13 +92,17 @@ class Pipeline:
     ) -> Pipeline:
         """Load a bundle (sha256-checked; default: the shipped one) with one artifact per stage.
 
-        Stages without an artifact of ``precision``/``fmt`` use their FP32 ONNX model.
+        Stages without an artifact of ``precision``/``fmt`` use their FP32 ONNX model (an INT8
+        model that failed its drift check at export); BundleError when no stage has one.
         ``min_score``: detector score under which a frame has no infant (default: the bundle's).
         """
         root = Path(path) if path is not None else DEFAULT_BUNDLE
         if path is None and not (root / "manifest.json").is_file():
             raise BundleError(f"{root}: no default bundle is installed; pass --bundle")
         bundle = load_bundle(root)
+        have = sorted({f"{a.precision} {a.format}" for s in bundle.manifest.stages.values() for a in s.artifacts})
+        if f"{precision} {fmt}" not in have:  # never a silent FP32 run when no stage has the precision asked for
+            raise BundleError(f"{root}: the bundle has no {precision} {fmt} model (it has: {', '.join(have)})")
         stages = {}
         for name, cls_ in (("detector", DetectorStage), ("pose2d", PoseStage), ("lifter", LifterStage)):
             art = bundle.select(name, precision, fmt)
