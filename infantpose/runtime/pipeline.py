@@ -149,14 +149,10 @@ class Pipeline:
                 ms["total"] = (time.perf_counter() - start) * 1000
                 return FrameResult(index, name, t, None, score, False, None, None, None, ms)
         t0 = time.perf_counter()
-        if self._upright:  # the body's direction carries over while tracked; searched for when unknown
-            if self._rotation is None:
-                kp, conf, _ = self.pose.find_upright([frame], box[None])
-            else:
-                kp, conf = self.pose([frame], box[None], np.array([self._rotation]))
+        # The body's direction carries over while tracked; with none, an upright network searches it.
+        kp, conf = self.pose([frame], box[None], None if self._rotation is None else np.array([self._rotation]))
+        if self._upright:
             self._rotation = float(upright_angle(kp)[0])
-        else:
-            kp, conf = self.pose([frame], box[None])
         kp2d, conf = kp[0], conf[0]
         ms["pose2d"] = (time.perf_counter() - t0) * 1000
         if not self.tracker.update(kp2d, conf, (w, h), box):

@@ -118,12 +118,11 @@ class PoseStage:
         e.g. BlazePose), which then search for it (:meth:`find_upright`).
         """
         if rotations is None and self.params.get("upright"):
-            kp, conf, _ = self.find_upright(frames, boxes)
-            return kp, conf
+            return self.find_upright(frames, boxes)
         return self._run(frames, boxes, rotations)
 
-    def find_upright(self, frames: list[np.ndarray], boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Keypoints, confidences and crop rotation (N,) degrees for bodies of unknown orientation.
+    def find_upright(self, frames: list[np.ndarray], boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Keypoints and confidences, as :meth:`__call__`, for bodies of unknown orientation.
 
         The four quarter turns run as one batch and the network ranks them (its ``presence``
         logit where it has one, else the mean keypoint confidence). The two best are turned
@@ -141,7 +140,7 @@ class PoseStage:
         kp2, conf2 = self._run(list(frames) * 2, np.tile(boxes, (2, 1)), rot)
         second = self._rank(conf2).reshape(2, n).argmax(0)  # 0: the first choice stays on a tie
         pick = second * n + idx
-        return kp2[pick], conf2[pick], rot[pick]
+        return kp2[pick], conf2[pick]
 
     def _rank(self, conf: np.ndarray) -> np.ndarray:
         """(M,) score of the latest pass's crops: the presence logit, else the mean confidence.

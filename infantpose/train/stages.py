@@ -173,7 +173,7 @@ def _fit_pretrained_pose(
     import json
     import time
 
-    from infantpose.runtime.stages import PoseStage, upright_angle
+    from infantpose.runtime.stages import PoseStage
     from infantpose.skeleton import BLAZEPOSE_CHANNELS
     from infantpose.train.checkpoint import atomic_save, make_checkpoint
     from infantpose.train.models.blazepose import SOURCE, build_pretrained
@@ -182,15 +182,11 @@ def _fit_pretrained_pose(
     t0 = time.perf_counter()
     model, kwargs = build_pretrained()
     fit_s = _spread(train_s, int(r.get("fit_frames", 2000)))
-    backend = TorchBackend(model, "blazepose")
-    raw = PoseStage(backend, {k: v for k, v in params.items() if k != "joint_regressor"})
+    raw = PoseStage(TorchBackend(model, "blazepose"), params)  # no regressor yet: the heatmap joints
     cache = D.ImageCache()
     preds = []
     for i in range(0, len(fit_s), 32):
-        chunk = fit_s[i : i + 32]
-        # Crops turned upright by the ground truth: one pass per frame instead of the runtime's search.
-        rot = upright_angle(np.stack([s.joints2d for s in chunk])) if params.get("upright") else None
-        preds.append(raw([cache(s.image) for s in chunk], np.stack([s.box for s in chunk]), rot)[0])
+        preds.append(_pose_on_samples(raw, fit_s[i : i + 32], cache))
         print(f"[pose2d] landmarks on training frames {min(i + 32, len(fit_s))}/{len(fit_s)}", end="\r", flush=True)
     print()
     boxes = np.stack([s.box for s in fit_s])
@@ -200,7 +196,7 @@ def _fit_pretrained_pose(
         scale, BLAZEPOSE_CHANNELS,
     )  # fmt: skip
     params = {**params, "heatmap_joints": list(BLAZEPOSE_CHANNELS), "joint_regressor": res.regressor.round(6).tolist()}
-    val_s = _spread(val_s, int(r.get("val_frames", VAL_LIMIT)))  # five passes per frame (upright search)
+    val_s = _spread(val_s, int(r.get("val_frames", VAL_LIMIT)))  # six passes per frame (upright search)
     metrics = {"epoch": 0, **_validate_pose(val_s, params, "blazepose")(model), "seconds": time.perf_counter() - t0}
     fit_info = {"frames": res.frames, "rms_prior": res.error_prior, "rms_fitted": res.error_fitted}
     print(f"[pose2d] regressor fit (rms in box diagonals): {json.dumps(fit_info)}")
@@ -213,6 +209,19 @@ def _fit_pretrained_pose(
     with open(out / "log.jsonl", "a") as f:
         f.write(json.dumps(metrics) + "\n")
     return {"best": metrics["pckh@1"], "metric": "pckh@1", "history": [metrics]}
+
+
+def _pose_on_samples(stage: Any, samples: list, cache: Any) -> np.ndarray:
+    """(N, J, 2) px of the 2D stage on samples' ground-truth boxes.
+
+    Networks that need an upright body get crops turned by the ground truth: one pass per
+    frame instead of the runtime's six-pass search (the runtime then carries the turn while
+    tracking, which matches it closely).
+    """
+    from infantpose.runtime.stages import upright_angle
+
+    rot = upright_angle(np.stack([s.joints2d for s in samples])) if stage.params.get("upright") else None
+    return stage([cache(s.image) for s in samples], np.stack([s.box for s in samples]), rot)[0]
 
 
 def _validate_pose(val_s: list, params: dict, arch: str) -> Any:
@@ -304,7 +313,7 @@ def _lifter_data(
 
 def predicted_2d(pose2d: Path, samples: list, cache_file: Path) -> dict[str, np.ndarray]:
     """The 2D network's keypoints (ground-truth boxes) per sequence, cached in ``cache_file``."""
-    from infantpose.runtime.stages import PoseStage, upright_angle
+    from infantpose.runtime.stages import PoseStage
 
     if cache_file.is_file():
         with np.load(cache_file) as z:
@@ -324,11 +333,7 @@ def predicted_2d(pose2d: Path, samples: list, cache_file: Path) -> dict[str, np.
         ss.sort(key=lambda s: s.frame)
         kps = []
         for i in range(0, len(ss), 32):
-            chunk = ss[i : i + 32]
-            # Upright networks: crops turned by the ground truth (the runtime carries the turn while
-            # tracking, which matches it closely) instead of a five-pass search per frame.
-            rot = upright_angle(np.stack([s.joints2d for s in chunk])) if ck["params"].get("upright") else None
-            kps.append(stage([cache(s.image) for s in chunk], np.stack([s.box for s in chunk]), rot)[0])
+            kps.append(_pose_on_samples(stage, ss[i : i + 32], cache))
             cache.clear()
         out[name] = np.concatenate(kps)
     cache_file.parent.mkdir(parents=True, exist_ok=True)

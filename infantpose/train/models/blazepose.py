@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from infantpose.bundle import sha256_file
 from infantpose.errors import InfantposeError
 from infantpose.skeleton import BLAZEPOSE_CHANNELS, BLAZEPOSE_LANDMARKS
 from infantpose.train.models.tflite_graph import TFLiteGraph, read_tflite
@@ -53,10 +54,6 @@ def cache_path() -> Path:
     return Path(root) / "pose_landmark_full.tflite"
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def fetch_weights(progress: bool = True) -> Path:
     """The BlazePose .tflite, extracted once from the mediapipe wheel (``pip download``, no install).
 
@@ -64,7 +61,7 @@ def fetch_weights(progress: bool = True) -> Path:
     :data:`SHA256`; InfantposeError says what failed.
     """
     path = cache_path()
-    if path.is_file() and _sha256(path) == SHA256:
+    if path.is_file() and sha256_file(path) == SHA256:
         return path
     if progress:
         print(f"fetching BlazePose weights from the {WHEEL} wheel (PyPI, ~35 MB) into {path.parent}", flush=True)

@@ -153,9 +153,10 @@ def read_tflite(path: Path, outputs: list[str]) -> tuple[list[dict[str, Any]], d
         else:
             raise InfantposeError(f"{path}: TFLite operator {kind} is not supported")
     graph_input = g.Inputs(0)
+    known = {graph_input} | {o["out"] for o in ops}
     for o in ops:  # every non-weight input must be computed or be the graph input
         for i in o["in"] if isinstance(o["in"], list) else [o["in"]]:
-            if i != graph_input and i not in {p["out"] for p in ops}:
+            if i not in known:
                 raise InfantposeError(f"{path}: tensor {tensors[i].Name().decode()} is neither input nor computed")
     spec = [{"op": "input", "out": graph_input}, *ops]
     spec.append({"op": "outputs", "in": [by_name[o] for o in outputs]})
