@@ -12,6 +12,10 @@ import typer
 from infantpose.runtime.tracking import TrackerConfig
 
 TRACKER_DEFAULTS = TrackerConfig()  # the runtime's defaults, shown in --help
+VIEW_HELP = (
+    "Side of the infant the camera sees: front (supine under the camera, or facing it: left/right put "
+    "where a front view shows them) or any (the network's labels as they are; prone infants). Default: the bundle's."
+)
 
 app = typer.Typer(
     name="infantpose",
@@ -116,6 +120,7 @@ def eval_(
     images: Path | None = typer.Option(None, help="--coco: folder holding the images the file names."),
     bundle: Path | None = typer.Option(None, help="--coco: bundle to score (default: the shipped one)."),
     precision: str = typer.Option("fp32", help="--coco: fp32, fp16 or int8."),
+    view: str | None = typer.Option(None, help="--coco: " + VIEW_HELP),
     split: str = typer.Option("test", help="Split to evaluate (train, val, test, all)."),
     protocol: str = typer.Option("standard", help="standard or seed (the original's metric quirks)."),
     detector: Path | None = typer.Option(None, help="Detector checkpoint (omit: ground-truth boxes)."),
@@ -130,7 +135,7 @@ def eval_(
     import json
 
     if coco is not None:
-        report = _eval_coco(coco, images, bundle, precision)
+        report = _eval_coco(coco, images, bundle, precision, view)
         if json_out is not None:
             json_out.write_text(json.dumps(report, indent=2) + "\n")
         return
@@ -165,7 +170,7 @@ def eval_(
         json_out.write_text(json.dumps(report, indent=2) + "\n")
 
 
-def _eval_coco(coco: Path, images: Path | None, bundle: Path | None, precision: str) -> dict:
+def _eval_coco(coco: Path, images: Path | None, bundle: Path | None, precision: str, view: str | None) -> dict:
     """Run the runtime chain on every image of a COCO keypoint file and print the scores."""
     import numpy as np
     from rich.progress import Progress
@@ -179,7 +184,7 @@ def _eval_coco(coco: Path, images: Path | None, bundle: Path | None, precision: 
     if images is None or not images.is_dir():
         raise InfantposeError(f"--images {images}: not a folder (the images that {coco} names)")
     gt = read_coco(coco)
-    pipe = Pipeline.from_bundle(bundle, precision=precision)
+    pipe = Pipeline.from_bundle(bundle, precision=precision, view=view)
 
     def predict(frame):
         r = pipe.still(frame)
@@ -191,6 +196,7 @@ def _eval_coco(coco: Path, images: Path | None, bundle: Path | None, precision: 
         report = evaluate_coco(gt, images, predict, read_image, lambda n, _: bar.update(task, completed=n))
     report["bundle"] = str(bundle or "default")
     report["precision"] = precision
+    report["view"] = pipe.pose.params.get("view", "any")
     typer.echo(format_coco_report(report))
     return report
 
@@ -295,12 +301,13 @@ def _pipeline(
     smooth: bool,
     detector_period: int,
     min_score: float | None = None,
+    view: str | None = None,
 ) -> Any:
     from infantpose.runtime.pipeline import Pipeline, SmoothingConfig
 
     return Pipeline.from_bundle(
         bundle, precision, "engine" if engine else "onnx", device, threads,
-        TrackerConfig(detector_period=detector_period), SmoothingConfig(enabled=smooth), min_score,
+        TrackerConfig(detector_period=detector_period), SmoothingConfig(enabled=smooth), min_score, view,
     )  # fmt: skip
 
 
@@ -347,6 +354,7 @@ def run(
     min_score: float | None = typer.Option(
         None, min=0.0, max=1.0, help="Detector score under which a frame has no infant (default: the bundle's)."
     ),
+    view: str | None = typer.Option(None, help=VIEW_HELP),
 ) -> None:
     """Run detect -> 2D -> 3D on a camera, file, folder or network stream (torch-free)."""
     from infantpose.errors import InfantposeError
@@ -361,8 +369,8 @@ def run(
     _check_outputs(source, {"--out": out, "--jsonl": jsonl, "--csv": csv})
     src = Source(source, reconnect_timeout, mode)
     try:
-        pipe = _pipeline(bundle, precision, engine, device, threads,
-                         src.live if smooth == "auto" else smooth == "on", detector_period, min_score)  # fmt: skip
+        smoothing = src.live if smooth == "auto" else smooth == "on"
+        pipe = _pipeline(bundle, precision, engine, device, threads, smoothing, detector_period, min_score, view)
     except BaseException:
         src.close()
         raise

@@ -112,22 +112,3 @@ def test_frames_are_validated():
                      "shape"), (np.zeros((0, 4, 3), np.uint8), "shape"), (np.zeros((4, 4, 3)), "uint8")):  # fmt: skip
         with pytest.raises(ValueError, match=msg):
             check_frame(bad)
-
-
-@pytest.mark.parametrize("head_towards", [(0, -1), (1, 0), (0, 1), (-1, -1), (-3, 1)])
-def test_upright_angle_turns_the_crop_so_the_head_is_up(head_towards):
-    from infantpose.geometry import apply_affine, crop_affine
-    from infantpose.runtime.stages import upright_angle
-
-    d = np.asarray(head_towards, float) / np.hypot(*head_towards)
-    kp = np.zeros((1, MPII.num_joints, 2)) + 300.0
-    for name, off in (("l_hip", 20), ("r_hip", -20)):
-        kp[0, MPII.index(name)] += off * np.array([d[1], -d[0]]) - 40 * d
-    for name, off in (("l_shoulder", 25), ("r_shoulder", -25)):
-        kp[0, MPII.index(name)] += off * np.array([d[1], -d[0]]) + 60 * d
-    angle = float(upright_angle(kp)[0])
-    m = crop_affine(np.array([300.0, 300.0]), np.array([2.0, 2.0]), angle, (256, 256))
-    crop = apply_affine(kp[0], m)
-    j = MPII.index
-    up = (crop[j("l_shoulder")] + crop[j("r_shoulder")] - crop[j("l_hip")] - crop[j("r_hip")]) / 2
-    assert up[1] < 0 and abs(up[0]) < 1e-6 * abs(up[1])  # shoulders straight above the hips in the crop

@@ -18,11 +18,12 @@ import numpy as np
 
 from infantpose.bundle import load_bundle
 from infantpose.errors import BundleError
+from infantpose.posture import VIEWS, upright_angle
 from infantpose.runtime.backends import load_backend
 from infantpose.runtime.result import FrameResult
 from infantpose.runtime.smoothing import OneEuroFilter
 from infantpose.runtime.sources import Source
-from infantpose.runtime.stages import DetectorStage, LifterStage, PoseStage, upright_angle
+from infantpose.runtime.stages import DetectorStage, LifterStage, PoseStage
 from infantpose.runtime.tracking import Tracker, TrackerConfig
 
 DEFAULT_BUNDLE = Path(__file__).resolve().parent.parent / "assets" / "bundle"
@@ -89,13 +90,18 @@ class Pipeline:
         tracker: TrackerConfig | None = None,
         smoothing: SmoothingConfig | None = None,
         min_score: float | None = None,
+        view: str | None = None,
     ) -> Pipeline:
         """Load a bundle (sha256-checked; default: the shipped one) with one artifact per stage.
 
         Stages without an artifact of ``precision``/``fmt`` use their FP32 ONNX model (an INT8
         model that failed its drift check at export); BundleError when no stage has one.
         ``min_score``: detector score under which a frame has no infant (default: the bundle's).
+        ``view``: "front" or "any", the side of the body the camera sees (default: the bundle's;
+        see :mod:`infantpose.posture`).
         """
+        if view is not None and view not in VIEWS:
+            raise BundleError(f"view must be one of {', '.join(VIEWS)}, not {view!r}")
         root = Path(path) if path is not None else DEFAULT_BUNDLE
         if path is None and not (root / "manifest.json").is_file():
             raise BundleError(f"{root}: no default bundle is installed; pass --bundle")
@@ -106,7 +112,10 @@ class Pipeline:
         stages = {}
         for name, cls_ in (("detector", DetectorStage), ("pose2d", PoseStage), ("lifter", LifterStage)):
             art = bundle.select(name, precision, fmt)
-            stages[name] = cls_(load_backend(bundle.path(art), art.format, device, threads), bundle.stage(name).params)
+            params = dict(bundle.stage(name).params)
+            if name == "pose2d" and view is not None:
+                params["view"] = view
+            stages[name] = cls_(load_backend(bundle.path(art), art.format, device, threads), params)
         return cls(
             stages["detector"], stages["pose2d"], stages["lifter"], bundle.manifest.joint_set, tracker, smoothing,
             min_score,

@@ -18,6 +18,7 @@ import numpy as np
 
 from infantpose.detection import boxes_to_frame, decode_boxes
 from infantpose.heatmaps import apply_joint_regressor, decode_heatmaps, heatmaps_to_image
+from infantpose.posture import front_view, upright_angle
 from infantpose.preprocess import (
     denormalize_3d,
     detector_input,
@@ -27,7 +28,6 @@ from infantpose.preprocess import (
     pose_input,
 )
 from infantpose.runtime.backends.base import Backend
-from infantpose.skeleton import MPII
 
 
 class Timer:
@@ -176,6 +176,8 @@ class PoseStage:
             [heatmaps_to_image(c, k[1], k[2], hm_size, float(r)) for c, k, r in zip(coords, crops, rot, strict=True)]
         )
         kp, conf = apply_joint_regressor(kp, conf, p.get("joint_regressor"))
+        if p.get("view", "any") == "front":
+            kp, conf = front_view(kp, conf)
         self.timer.mark("post")
         return kp, conf
 
@@ -184,14 +186,6 @@ class PoseStage:
 # rotations, so +-half a step is harmless): a joint that moves slightly between backends
 # (PyTorch, FP32 or FP16 ONNX) then rarely changes the crop.
 ROT_STEP = 15.0
-
-
-def upright_angle(kp2d: np.ndarray) -> np.ndarray:
-    """(N, 16, 2) MPII px -> (N,) degrees counter-clockwise that turn hips-to-shoulders upright."""
-    kp = np.asarray(kp2d, np.float64)
-    j = MPII.index
-    v = (kp[:, j("l_shoulder")] + kp[:, j("r_shoulder")] - kp[:, j("l_hip")] - kp[:, j("r_hip")]) / 2
-    return np.degrees(np.arctan2(v[:, 0], -v[:, 1]))
 
 
 class LifterStage:

@@ -218,7 +218,7 @@ def _pose_on_samples(stage: Any, samples: list, cache: Any) -> np.ndarray:
     frame instead of the runtime's six-pass search (the runtime then carries the turn while
     tracking, which matches it closely).
     """
-    from infantpose.runtime.stages import upright_angle
+    from infantpose.posture import upright_angle
 
     rot = upright_angle(np.stack([s.joints2d for s in samples])) if stage.params.get("upright") else None
     return stage([cache(s.image) for s in samples], np.stack([s.box for s in samples]), rot)[0]

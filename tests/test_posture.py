@@ -1,0 +1,73 @@
+"""Body orientation: the upright turn and the front-view prior (infantpose.posture)."""
+
+import numpy as np
+import pytest
+
+from infantpose.posture import front_view, upright_angle
+from infantpose.skeleton import MPII
+
+# A front view, head up, in body units: x to the image's right (the body's left), y down.
+FRONT = {
+    "head_top": (0, -9), "upper_neck": (0, -6), "thorax": (0, -5), "pelvis": (0, 0),
+    "l_shoulder": (3, -5), "r_shoulder": (-3, -5), "l_elbow": (5, -3), "r_elbow": (-5, -3),
+    "l_wrist": (6, -1), "r_wrist": (-6, -1), "l_hip": (2, 0), "r_hip": (-2, 0),
+    "l_knee": (3, 4), "r_knee": (-3, 4), "l_ankle": (3, 8), "r_ankle": (-3, 8),
+}  # fmt: skip
+
+
+def _body(turn_deg: float, scale: float = 20.0, at=(320.0, 240.0)) -> np.ndarray:
+    """(1, 16, 2) px front-view body turned ``turn_deg`` degrees (image rotation, y down)."""
+    a = np.radians(turn_deg)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    pts = np.array([FRONT[name] for name in MPII.joints], float) * scale
+    return (pts @ rot.T + np.asarray(at))[None]
+
+
+@pytest.mark.parametrize("head_towards", [(0, -1), (1, 0), (0, 1), (-1, -1), (-3, 1)])
+def test_upright_angle_turns_the_crop_so_the_head_is_up(head_towards):
+    from infantpose.geometry import apply_affine, crop_affine
+
+    d = np.asarray(head_towards, float) / np.hypot(*head_towards)
+    kp = np.zeros((1, MPII.num_joints, 2)) + 300.0
+    for name, off in (("l_hip", 20), ("r_hip", -20)):
+        kp[0, MPII.index(name)] += off * np.array([d[1], -d[0]]) - 40 * d
+    for name, off in (("l_shoulder", 25), ("r_shoulder", -25)):
+        kp[0, MPII.index(name)] += off * np.array([d[1], -d[0]]) + 60 * d
+    angle = float(upright_angle(kp)[0])
+    m = crop_affine(np.array([300.0, 300.0]), np.array([2.0, 2.0]), angle, (256, 256))
+    crop = apply_affine(kp[0], m)
+    j = MPII.index
+    up = (crop[j("l_shoulder")] + crop[j("r_shoulder")] - crop[j("l_hip")] - crop[j("r_hip")]) / 2
+    assert up[1] < 0 and abs(up[0]) < 1e-6 * abs(up[1])  # shoulders straight above the hips in the crop
+
+
+@pytest.mark.parametrize("turn", [0.0, 37.0, 90.0, 180.0, -123.0])
+def test_front_view_keeps_a_front_view_and_mends_a_back_view(turn):
+    kp = _body(turn)
+    conf = np.tile(np.linspace(0.1, 0.9, MPII.num_joints), (1, 1))
+    same, same_conf = front_view(kp, conf)
+    np.testing.assert_array_equal(same, kp)
+    np.testing.assert_array_equal(same_conf, conf)
+    perm = MPII.flip_permutation()
+    back, back_conf = kp[:, perm], conf[:, perm]  # every pair labelled as a back view
+    mended, mended_conf = front_view(back, back_conf)
+    np.testing.assert_allclose(mended, kp)
+    np.testing.assert_allclose(mended_conf, conf)
+
+
+def test_front_view_mends_one_pair_and_leaves_the_rest():
+    kp = _body(20.0)
+    j = MPII.index
+    legs = kp.copy()
+    legs[0, [j("l_knee"), j("r_knee")]] = legs[0, [j("r_knee"), j("l_knee")]]
+    out, _ = front_view(legs, np.ones((1, MPII.num_joints)))
+    np.testing.assert_allclose(out, kp)
+
+
+def test_front_view_leaves_frames_without_a_torso():
+    kp = np.full((2, MPII.num_joints, 2), np.nan)
+    kp[1] = _body(0.0)[0]
+    kp[1, MPII.index("l_hip")] = np.nan
+    out, _ = front_view(kp, np.zeros((2, MPII.num_joints)))
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(kp))
+    np.testing.assert_array_equal(out[1][~np.isnan(out[1])], kp[1][~np.isnan(kp[1])])
