@@ -314,11 +314,16 @@ def _pipeline(
 def _check_outputs(source: str, outputs: dict[str, Path | None]) -> None:
     """Refuse, before anything is opened, outputs that would overwrite the input or each other."""
     from infantpose.errors import InfantposeError
+    from infantpose.runtime.sinks import STDOUT
 
+    if outputs.get("--out") == STDOUT:
+        raise InfantposeError("--out -: the video needs a file name")
+    if outputs.get("--jsonl") == STDOUT and outputs.get("--csv") == STDOUT:
+        raise InfantposeError("--jsonl - and --csv -: only one of them can use standard output")
     seen: dict[Path, str] = {}
     src = Path(source).resolve() if "://" not in source and not source.isdigit() else None
     for flag, path in outputs.items():
-        if path is None:
+        if path is None or path == STDOUT:
             continue
         p = path.resolve()
         if src is not None and (p == src or src in p.parents):
@@ -333,8 +338,8 @@ def run(
     source: str = typer.Argument(..., help="Webcam index (0), video file, image folder, MINI-RGBD sequence, URL."),
     bundle: Path | None = typer.Option(None, help="Bundle folder (default: the shipped one)."),
     out: Path | None = typer.Option(None, help="Annotated video (.mp4, mp4v)."),
-    jsonl: Path | None = typer.Option(None, help="One JSON line per frame."),
-    csv: Path | None = typer.Option(None, help="One CSV row per frame."),
+    jsonl: Path | None = typer.Option(None, help="One JSON line per frame (- : standard output)."),
+    csv: Path | None = typer.Option(None, help="One CSV row per frame (- : standard output)."),
     show: bool | None = typer.Option(None, "--show/--no-show", help="Window (default: when a display exists)."),
     precision: str = typer.Option("fp32", help="fp32, fp16 or int8 artifacts (FP32 where a stage has none)."),
     engine: bool = typer.Option(False, help="Use native TensorRT engines from the bundle."),
@@ -346,6 +351,10 @@ def run(
     ),
     max_frames: int | None = typer.Option(None, min=1, help="Stop after N frames."),
     reconnect_timeout: float = typer.Option(30.0, help="Live sources: give up after N s without frames."),
+    read_timeout: float = typer.Option(5.0, help="Network streams: N s without a decodable frame is a stall."),
+    max_frame_pixels: int = typer.Option(
+        40_000_000, min=1, help="Network streams: skip frames larger than this many pixels (memory bound)."
+    ),
     mode: str = typer.Option(
         "auto",
         help="auto, video or stills. Stills: each image on its own (detector on each, no tracking, window "
@@ -360,6 +369,7 @@ def run(
     from infantpose.errors import InfantposeError
     from infantpose.runtime.runner import RunOutputs
     from infantpose.runtime.runner import run as run_source
+    from infantpose.runtime.sinks import STDOUT
     from infantpose.runtime.sources import Source
 
     if smooth not in ("auto", "on", "off"):
@@ -367,7 +377,7 @@ def run(
     if not source.strip():
         raise InfantposeError("the source is empty: give a camera index, file, folder or URL")
     _check_outputs(source, {"--out": out, "--jsonl": jsonl, "--csv": csv})
-    src = Source(source, reconnect_timeout, mode)
+    src = Source(source, reconnect_timeout, mode, max_frame_pixels, read_timeout)
     try:
         smoothing = src.live if smooth == "auto" else smooth == "on"
         pipe = _pipeline(bundle, precision, engine, device, threads, smoothing, detector_period, min_score, view)
@@ -375,7 +385,10 @@ def run(
         src.close()
         raise
     summary = run_source(pipe, src, RunOutputs(out, jsonl, csv, show), max_frames)
-    typer.echo(summary.text())
+    # With --jsonl - / --csv - standard output carries the records: the summary goes to stderr.
+    typer.echo(summary.text(), err=STDOUT in (jsonl, csv))
+    if summary.signal is not None:  # interrupted: the shell convention, 128 + the signal
+        raise typer.Exit(128 + summary.signal)
 
 
 @app.command()

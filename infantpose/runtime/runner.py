@@ -1,5 +1,6 @@
 """``infantpose run`` / ``demo``: a source through the pipeline into sinks, stopped cleanly by
-end of input, q/Esc in the window, Ctrl-C or SIGTERM (sinks are always closed)."""
+end of input, q/Esc in the window, Ctrl-C, SIGTERM or SIGHUP (sinks are always closed, each
+one even if another fails, so the mp4 stays playable and JSONL/CSV end on a whole line)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
+from infantpose.errors import InfantposeError
 from infantpose.runtime.overlay import annotate
 from infantpose.runtime.pipeline import Pipeline
 from infantpose.runtime.sinks import CsvSink, JsonlSink, VideoSink, WindowSink, display_available
@@ -39,6 +42,7 @@ class RunSummary:
     corrupt: int = 0
     reconnects: int = 0
     interrupted: bool = False
+    signal: int | None = None  # the signal that stopped the run (exit status 128 + signal)
 
     @property
     def fps(self) -> float:
@@ -63,17 +67,28 @@ class RunSummary:
         return "\n".join(lines)
 
 
-class _StopFlag:
-    """SIGINT/SIGTERM set a flag the loop checks (main thread only)."""
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
 
-    def __init__(self) -> None:
+
+class _StopFlag:
+    """SIGINT/SIGTERM/SIGHUP set a flag the loop checks and stop the source's waiting (main thread only)."""
+
+    def __init__(self, on_stop: Any = None) -> None:
         self.stop = threading.Event()
+        self.signal: int | None = None
+        self._on_stop = on_stop
         self._old: dict[int, Any] = {}
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        self.signal = self.signal or signum
+        self.stop.set()
+        if self._on_stop is not None:
+            self._on_stop()  # a source waiting for a stalled stream returns now
 
     def __enter__(self) -> _StopFlag:
         if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._old[sig] = signal.signal(sig, lambda *_: self.stop.set())
+            for sig in STOP_SIGNALS:
+                self._old[sig] = signal.signal(sig, self._handle)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -88,12 +103,20 @@ def run(
     max_frames: int | None = None,
     on_result: Any = None,
 ) -> RunSummary:
-    """Process ``source`` until it ends, ``max_frames``, a quit key or a signal; sinks are closed in all cases."""
+    """Process ``source`` until it ends, ``max_frames``, a quit key or a signal; sinks are closed in all cases.
+
+    InfantposeError (one line) when a sink cannot be written or closed, when ``--show`` has no
+    display, and when the source gave no frame at all (unreadable files, a silent stream).
+    """
+    if outputs.show and not display_available():
+        source.close()
+        raise InfantposeError("--show: no display here (DISPLAY and WAYLAND_DISPLAY unset); --out saves the overlay")
     show = display_available() if outputs.show is None else outputs.show
     joints = list(get_joint_set(pipeline.joint_set).joints)
     sinks: list[Any] = []
     summary = RunSummary()
     window = None
+    close_errors: list[str] = []
     try:
         if outputs.jsonl:
             sinks.append(JsonlSink(outputs.jsonl))
@@ -106,7 +129,7 @@ def run(
             sinks.append(window)
         need_overlay = outputs.video is not None or show
         start = time.perf_counter()
-        with _StopFlag() as flag:
+        with _StopFlag(source.stop) as flag:
             for result in pipeline.stream(source, max_frames):
                 frame = None
                 annotated = None
@@ -123,13 +146,21 @@ def run(
                 if on_result is not None:
                     on_result(result)
                 if flag.stop.is_set() or (window is not None and window.quit):
-                    summary.interrupted = flag.stop.is_set()
                     break
+            summary.interrupted, summary.signal = flag.stop.is_set(), flag.signal
     finally:
         source.close()
-        for sink in sinks:
-            sink.close()
+        for sink in sinks:  # every sink is finalised, whatever another one does
+            try:
+                sink.close()
+            except (OSError, InfantposeError, cv2.error) as e:
+                close_errors.append(str(e))
         summary.dropped = source.stats.dropped
         summary.corrupt = source.stats.corrupt
         summary.reconnects = source.stats.reconnects
+    if close_errors:
+        raise InfantposeError(close_errors[0])
+    if summary.frames == 0 and not summary.interrupted:
+        unreadable = f" ({summary.corrupt} unreadable)" if summary.corrupt else ""
+        raise InfantposeError(f"no frame could be read from {source.name}{unreadable}")
     return summary

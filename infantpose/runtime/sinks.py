@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
 import os
 import sys
 from pathlib import Path
-from typing import TextIO
 
 import cv2
 import numpy as np
@@ -22,24 +22,64 @@ from infantpose.errors import InfantposeError
 from infantpose.preprocess import letterbox_affine
 from infantpose.runtime.result import FrameResult
 
+STDOUT = Path("-")  # --jsonl - / --csv -: write to standard output
 
-def _open(path: Path) -> TextIO:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return open(path, "w", newline="", encoding="utf-8")
-    except OSError as e:
-        raise InfantposeError(f"{path}: cannot write ({e.strerror})") from None
+
+class LineFile:
+    """A text file written one whole line at a time, straight to the OS (no buffer to lose).
+
+    When a write fails (disk full, /dev/full, a closed pipe) the file is cut back to its last
+    complete line and one InfantposeError says so: a reader never sees half a record.
+    ``-`` is standard output.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.lines = path, 0
+        if path == STDOUT:
+            self.fd, self.own = sys.stdout.fileno(), False
+            sys.stdout.flush()
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.fd, self.own = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), True
+        except OSError as e:
+            raise InfantposeError(f"{path}: cannot write ({e.strerror})") from None
+        self.good = 0  # bytes of complete lines
+
+    def write_line(self, line: str) -> None:
+        data = (line + "\n").encode("utf-8")
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self.fd, view) :]
+        except OSError as e:
+            if self.own:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self.fd, self.good)
+            raise InfantposeError(
+                f"{self.path}: cannot write ({e.strerror}); it keeps its first {self.lines} complete lines"
+            ) from None
+        self.lines += 1
+        if self.own:
+            self.good += len(data)
+
+    def close(self) -> None:
+        if self.own and self.fd >= 0:
+            fd, self.fd = self.fd, -1
+            try:
+                os.close(fd)
+            except OSError as e:
+                raise InfantposeError(f"{self.path}: cannot close ({e.strerror})") from None
 
 
 class JsonlSink:
     """One JSON object per line per frame (see FrameResult.to_json)."""
 
     def __init__(self, path: Path) -> None:
-        self.f = _open(path)
+        self.f = LineFile(path)
 
     def write(self, frame: np.ndarray, result: FrameResult, annotated: np.ndarray | None) -> None:
-        self.f.write(json.dumps(result.to_json()) + "\n")
-        self.f.flush()
+        self.f.write_line(json.dumps(result.to_json()))
 
     def close(self) -> None:
         self.f.close()
@@ -49,13 +89,17 @@ class CsvSink:
     """One row per frame: frame, t, tracked, score, box, then x/y/conf per joint, then 3D x/y/z mm."""
 
     def __init__(self, path: Path, joints: list[str]) -> None:
-        self.f = _open(path)
-        self.w = csv.writer(self.f)
+        self.f = LineFile(path)
         head = ["frame", "t", "tracked", "score", "x1", "y1", "x2", "y2"]
         head += [f"{j}_{c}" for j in joints for c in ("x", "y", "conf")]
         head += [f"{j}_{c}_mm" for j in joints for c in ("x", "y", "z")]
         self._head = head
-        self.w.writerow(head)
+        self._row(head)
+
+    def _row(self, cells: list) -> None:
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="").writerow(cells)
+        self.f.write_line(buf.getvalue())
 
     def write(self, frame: np.ndarray, result: FrameResult, annotated: np.ndarray | None) -> None:
         r = result
@@ -66,8 +110,7 @@ class CsvSink:
             row += [f"{v:.2f}" for v in r.box]
             row += [f"{v:.3f}" for xy, c in zip(r.kp2d, r.conf, strict=True) for v in (*xy, c)]
             row += [f"{v:.1f}" for v in r.kp3d.reshape(-1)]
-        self.w.writerow(row)
-        self.f.flush()
+        self._row(row)
 
     def close(self) -> None:
         self.f.close()

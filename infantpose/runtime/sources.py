@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import base64
 import http.client
+import math
 import os
 import re
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -32,6 +34,35 @@ from infantpose.errors import InfantposeError
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+# Network frames larger than this many pixels are skipped (counted as corrupt) before decoding:
+# a 12000 x 12000 JPEG alone would take 432 MB. 8K UHD (7680 x 4320) passes.
+MAX_FRAME_PIXELS = 40_000_000
+# A network stream that delivers no decodable frame for this many seconds is treated as stalled.
+READ_DEADLINE_S = 5.0
+
+
+def jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a JPEG's start-of-frame header, without decoding; None if absent."""
+    i = 2
+    while i + 9 <= len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # markers without a length
+            i += 2
+            continue
+        length = int.from_bytes(data[i + 2 : i + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            h = int.from_bytes(data[i + 5 : i + 7], "big")
+            w = int.from_bytes(data[i + 7 : i + 9], "big")
+            return w, h
+        if length < 2:
+            return None
+        i += 2 + length
+    return None
 
 
 def split_credentials(url: str) -> tuple[str, str | None, str | None]:
@@ -94,6 +125,7 @@ class _Reader:
     stills = False  # unrelated photos rather than the frames of one recording
     fps: float | None = None
     label = ""
+    stop = threading.Event()  # replaced by the owning Source's: a blocking read checks it
 
     def open(self) -> None: ...
 
@@ -173,25 +205,37 @@ class _MJPEG(_Reader):
 
     live = True
 
-    def __init__(self, url: str, stats: SourceStats, timeout: float = 5.0) -> None:
-        self.url, self.stats, self.timeout = url, stats, timeout
+    def __init__(
+        self,
+        url: str,
+        stats: SourceStats,
+        timeout: float = READ_DEADLINE_S,
+        max_pixels: int = MAX_FRAME_PIXELS,
+        response: Any = None,
+    ) -> None:
+        self.url, self.stats, self.timeout, self.max_pixels = url, stats, timeout, max_pixels
         self.label = redact_url(url)
-        self.resp = None
+        self.resp = response  # the probe's connection is kept: one-connection cameras
         self.buf = b""
 
     def open(self) -> None:
-        try:
-            self.resp = _http_open(self.url, self.timeout)
-        except (OSError, ValueError, http.client.HTTPException) as e:
-            raise InfantposeError(f"cannot open stream {self.label} ({type(e).__name__})") from None
+        if self.resp is None:
+            self.resp = _open_stream(self.url, self.timeout)
         self.buf = b""
 
     def read(self) -> tuple[np.ndarray | None, str | None]:
-        while True:
+        # None (stalled) when no decodable frame came within the deadline, even if bytes do:
+        # a server sending garbage must not keep the reader (and Ctrl-C) waiting for ever.
+        deadline = time.monotonic() + self.timeout
+        while not self.stop.is_set() and time.monotonic() < deadline:
             start = self.buf.find(b"\xff\xd8")
             end = self.buf.find(b"\xff\xd9", start + 2) if start >= 0 else -1
             if start >= 0 and end >= 0:
                 jpg, self.buf = self.buf[start : end + 2], self.buf[end + 2 :]
+                size = jpeg_size(jpg)
+                if size is not None and size[0] * size[1] > self.max_pixels:
+                    self.stats.corrupt += 1  # refused before decoding: memory stays bounded
+                    continue
                 img = cv2.imdecode(np.frombuffer(jpg, np.uint8), cv2.IMREAD_COLOR)
                 if img is None:
                     self.stats.corrupt += 1
@@ -204,6 +248,7 @@ class _MJPEG(_Reader):
             if not chunk:
                 return None, None
             self.buf = self.buf[-(1 << 22) :] + chunk  # never hold more than ~4 MB of partial data
+        return None, None
 
     def close(self) -> None:
         if self.resp is not None:
@@ -211,11 +256,13 @@ class _MJPEG(_Reader):
             self.resp = None
 
 
-def _is_mjpeg(url: str, timeout: float = 5.0) -> bool:
-    """Whether an HTTP URL serves multipart JPEG; InfantposeError when it cannot be reached."""
+def _open_stream(url: str, timeout: float = READ_DEADLINE_S) -> Any:
+    """The HTTP response of ``url``; any failure (refused, bad URL, HTTP error, a malformed or hostile
+    answer) is one InfantposeError naming the redacted URL and the error's type, never the server's text."""
     try:
-        with _http_open(url, timeout) as r:
-            return "multipart/x-mixed-replace" in r.headers.get("Content-Type", "")
+        return _http_open(url, timeout)
+    except urllib.error.HTTPError as e:
+        raise InfantposeError(f"cannot open stream {redact_url(url)} (HTTP {int(e.code)})") from None
     except (OSError, ValueError, http.client.HTTPException) as e:
         raise InfantposeError(f"cannot open stream {redact_url(url)} ({type(e).__name__})") from None
 
@@ -230,23 +277,43 @@ class Source:
         spec: "0" (webcam index), a video file, a folder of images, a MINI-RGBD
             sequence folder (its ``rgb/``), or an rtsp:// / http(s):// URL.
         reconnect_timeout: live sources: give up after this many seconds without a frame.
+        max_pixels: network frames larger than this (width x height) are skipped undecoded.
+        read_timeout: seconds a network read may wait for a decodable frame before the
+            stream counts as stalled (and is reopened).
         mode: "auto", "video" or "stills". Stills are processed one by one (detector on
             each, no tracking, window or smoothing); "auto" treats a folder of images as
             stills unless its names are numbered frames (or it is a MINI-RGBD ``rgb/``).
     """
 
-    def __init__(self, spec: str, reconnect_timeout: float = 30.0, mode: str = "auto") -> None:
+    def __init__(
+        self,
+        spec: str | int,
+        reconnect_timeout: float = 30.0,
+        mode: str = "auto",
+        max_pixels: int = MAX_FRAME_PIXELS,
+        read_timeout: float = READ_DEADLINE_S,
+    ) -> None:
         if mode not in SOURCE_MODES:
             raise InfantposeError(f"unknown source mode {mode!r} (choose {', '.join(SOURCE_MODES)})")
+        if not (isinstance(reconnect_timeout, (int, float)) and math.isfinite(reconnect_timeout)) or (
+            reconnect_timeout <= 0
+        ):
+            raise InfantposeError(f"the reconnect timeout must be a positive number of seconds: {reconnect_timeout}")
+        if not math.isfinite(read_timeout) or read_timeout <= 0:
+            raise InfantposeError(f"the read timeout must be a positive number of seconds: {read_timeout}")
+        if max_pixels < 1:
+            raise InfantposeError(f"the frame-size cap must be at least 1 pixel, not {max_pixels}")
         self.stats = SourceStats()
-        self.reconnect_timeout = reconnect_timeout
-        self.reader = self._reader(spec)
+        self.reconnect_timeout = float(reconnect_timeout)
+        self.max_pixels, self.read_timeout = int(max_pixels), float(read_timeout)
+        self._stop = threading.Event()
+        self.reader = self._reader(str(spec) if isinstance(spec, int) else spec)
+        self.reader.stop = self._stop
         self.reader.open()  # errors surface now, in the caller's thread
         self.live = self.reader.live
         self.stills = self.reader.stills if mode == "auto" else mode == "stills"
         self.fps = self.reader.fps
         self.name = self.reader.label
-        self._stop = threading.Event()
         self._queue: Queue = Queue(maxsize=8)
         self._latest: Frame | None = None
         self._cond = threading.Condition()
@@ -255,22 +322,27 @@ class Source:
         self._thread.start()
 
     def _reader(self, spec: str) -> _Reader:
-        if spec.isdigit():
-            return _Capture(int(spec), live=True, label=f"camera {spec}")
+        if not spec.strip():
+            raise InfantposeError("the source is empty: give a camera index, file, folder or URL")
         if "://" in spec:
             scheme = spec.split("://", 1)[0].lower()
-            if scheme in ("http", "https") and _is_mjpeg(spec):
-                return _MJPEG(spec, self.stats)
+            if scheme in ("http", "https"):
+                resp = _open_stream(spec, self.read_timeout)
+                if "multipart/x-mixed-replace" in resp.headers.get("Content-Type", ""):
+                    return _MJPEG(spec, self.stats, self.read_timeout, self.max_pixels, resp)
+                resp.close()  # another HTTP stream: FFmpeg opens it itself
             if scheme in ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp"):
                 return _Capture(spec, live=True, label=f"stream {redact_url(spec)}")
             raise InfantposeError(f"unsupported stream URL scheme {scheme!r} in {redact_url(spec)}")
         path = Path(spec)
-        if path.is_dir():
+        if path.is_dir():  # before camera indices: a folder called "7" is a folder
             rgb = path / "rgb"
             return _Images(rgb if rgb.is_dir() else path, self.stats)
         if path.is_file():
             return _Capture(str(path), live=False, label=str(path))
-        raise InfantposeError(f"source not found: {spec} (not a camera index, URL, file or folder)")
+        if spec.isdigit():
+            return _Capture(int(spec), live=True, label=f"camera {spec}")
+        raise InfantposeError(f"source not found: {redact_url(spec)} (not a camera index, URL, file or folder)")
 
     def _run(self) -> None:
         index = 0
@@ -335,9 +407,15 @@ class Source:
                     if self._done and self._queue.empty():
                         return
 
-    def close(self) -> None:
+    def stop(self) -> None:
+        """Ask the capture to stop (safe from a signal handler): :meth:`frames` returns soon after."""
         self._stop.set()
-        self._thread.join(timeout=5)
+
+    def close(self) -> None:
+        """Stop capturing. A live reader blocked in the network is left behind (a daemon thread)
+        after 1 s rather than holding up the caller: Ctrl-C must end a run promptly."""
+        self._stop.set()
+        self._thread.join(timeout=1.0 if self.live else 5.0)
 
     def __enter__(self) -> Source:
         return self
