@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -47,6 +48,8 @@ class Artifact:
     outputs: list[TensorSpec]
     sha256: str = ""
     info: dict[str, Any] = field(default_factory=dict)
+    # ONNX external-data files (weights kept beside the model): file name -> sha256.
+    external: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -77,30 +80,101 @@ class Manifest:
             if version != FORMAT_VERSION:
                 raise BundleError(f"{source}: format_version {version} is not supported (expected {FORMAT_VERSION})")
             stages = {}
-            for name, s in d["stages"].items():
+            for name, s in _typed(d["stages"], dict, "stages", source).items():
                 if name not in STAGES:
                     raise BundleError(f"{source}: unknown stage {name!r} (known: {', '.join(STAGES)})")
+                s = _typed(s, dict, f"stages.{name}", source)
                 arts = []
-                for a in s["artifacts"]:
+                for a in _typed(s["artifacts"], list, f"stages.{name}.artifacts", source):
+                    a = _typed(a, dict, f"stages.{name}.artifacts[]", source)
                     art = Artifact(
-                        file=a["file"],
+                        file=_typed(a["file"], str, f"{name} artifact file", source),
                         format=a["format"],
                         precision=a["precision"],
-                        inputs=[TensorSpec(**t) for t in a["inputs"]],
-                        outputs=[TensorSpec(**t) for t in a["outputs"]],
-                        sha256=a.get("sha256", ""),
-                        info=a.get("info", {}),
+                        inputs=[TensorSpec(**_typed(t, dict, f"{name} input", source)) for t in a["inputs"]],
+                        outputs=[TensorSpec(**_typed(t, dict, f"{name} output", source)) for t in a["outputs"]],
+                        sha256=_typed(a.get("sha256", ""), str, f"{name} sha256", source),
+                        info=_typed(a.get("info", {}), dict, f"{name} info", source),
+                        external=_typed(a.get("external", {}), dict, f"{name} external", source),
                     )
                     _check_artifact(art, name, source)
                     arts.append(art)
                 if not arts:
                     raise BundleError(f"{source}: stage {name!r} lists no artifacts")
-                stages[name] = Stage(params=dict(s.get("params", {})), artifacts=arts)
-            return Manifest(joint_set=d["joint_set"], stages=stages, format_version=version, meta=d.get("meta", {}))
+                params = _typed(s.get("params", {}), dict, f"stages.{name}.params", source)
+                check_params(name, params, source)
+                stages[name] = Stage(params=dict(params), artifacts=arts)
+            joint_set = _typed(d["joint_set"], str, "joint_set", source)
+            return Manifest(joint_set=joint_set, stages=stages, format_version=version, meta=d.get("meta", {}))
         except KeyError as e:
             raise BundleError(f"{source}: missing field {e.args[0]!r}") from None
-        except TypeError as e:
+        except (TypeError, AttributeError) as e:
             raise BundleError(f"{source}: malformed entry ({e})") from None
+
+
+def _typed(value: Any, kind: type, what: str, source: str) -> Any:
+    if not isinstance(value, kind):
+        raise BundleError(f"{source}: {what} must be a JSON {_JSON_NAME[kind]}, not {type(value).__name__}")
+    return value
+
+
+_JSON_NAME = {dict: "object", list: "array", str: "string"}
+
+
+def _number(params: dict, key: str, stage: str, source: str, low: float = 0.0, required: bool = True) -> None:
+    """params[key] is a finite number > low (>= low when low is negative infinity or 0 for thresholds)."""
+    if key not in params:
+        if required:
+            raise BundleError(f"{source}: {stage} params lack {key!r}")
+        return
+    v = params[key]
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= low:
+        raise BundleError(f"{source}: {stage} params {key!r} must be a number > {low:g}, not {v!r}")
+
+
+def _numbers(params: dict, key: str, stage: str, source: str, length: int | None, positive: bool = False) -> None:
+    v = params.get(key)
+    ok = isinstance(v, list) and (length is None or len(v) == length) and len(v) > 0
+    ok = ok and all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v)
+    if ok and positive:
+        ok = all(x > 0 for x in v)
+    if not ok:
+        size = f"{length} " if length else ""
+        sign = "positive " if positive else ""
+        raise BundleError(f"{source}: {stage} params {key!r} must be a list of {size}{sign}numbers, not {v!r}")
+
+
+def check_params(stage: str, params: dict[str, Any], source: str = MANIFEST) -> None:
+    """Validate the pre/post-processing parameters the runtime reads; BundleError names the first problem."""
+
+    def choice(key: str, options: tuple, default: Any) -> None:
+        if params.get(key, default) not in options:
+            raise BundleError(f"{source}: {stage} params {key!r} must be one of {options}, not {params[key]!r}")
+
+    if stage == "lifter":
+        for key in ("mean_2d", "mean_3d"):
+            _numbers(params, key, stage, source, None)
+        for key in ("std_2d", "std_3d"):
+            _numbers(params, key, stage, source, None, positive=True)
+        window = params.get("window", 1)
+        if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+            raise BundleError(f"{source}: lifter params 'window' must be a positive integer, not {window!r}")
+        return
+    if stage == "detector":
+        choice("kind", ("centre", "fasterrcnn"), "centre")
+        if params.get("kind", "centre") == "fasterrcnn":
+            return
+        _number(params, "stride", stage, source)
+        _number(params, "score_threshold", stage, source, low=-1e-12, required=False)
+    else:
+        _number(params, "padding", stage, source)
+        _number(params, "sigma", stage, source, required=False)
+        choice("decoder", ("argmax", "quarter", "dark"), "dark")
+        choice("view", ("front", "any"), "any")
+    _numbers(params, "input_size", stage, source, 2, positive=True)
+    _numbers(params, "mean", stage, source, 3)
+    _numbers(params, "std", stage, source, 3, positive=True)
+    choice("colour", ("RGB", "BGR"), "RGB")
 
 
 def _check_artifact(art: Artifact, stage: str, source: str) -> None:
@@ -179,6 +253,7 @@ def write_manifest(root: str | Path, manifest: Manifest) -> Path:
             if not f.is_file():
                 raise BundleError(f"{f}: artifact file does not exist")
             art.sha256 = sha256_file(f)
+            art.external = {name: sha256_file(root / name) for name in art.external}
     path = root / MANIFEST
     atomic_write_text(path, json.dumps(manifest.to_dict(), indent=2, sort_keys=False) + "\n")
     return path
@@ -196,6 +271,8 @@ def read_manifest(root: str | Path) -> Manifest:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise BundleError(f"{path}: not valid JSON ({e})") from None
+    except RecursionError:
+        raise BundleError(f"{path}: JSON nested too deeply to be a manifest") from None
     if not isinstance(data, dict):
         raise BundleError(f"{path}: manifest must be a JSON object")
     return Manifest.from_dict(data, source=str(path))
@@ -213,6 +290,12 @@ def verify_files(root: str | Path, manifest: Manifest) -> None:
                 raise BundleError(f"{f}: manifest records no sha256 for this file")
             if sha256_file(f) != art.sha256:
                 raise BundleError(f"{f}: sha256 does not match the manifest (file modified or corrupt)")
+            for name, digest in art.external.items():
+                x = root / name
+                if Path(name).name != name or not x.is_file():
+                    raise BundleError(f"{x}: external data file of {art.file} is missing")
+                if sha256_file(x) != digest:
+                    raise BundleError(f"{x}: sha256 does not match the manifest (file modified or corrupt)")
 
 
 def load_bundle(root: str | Path, verify: bool = True) -> Bundle:

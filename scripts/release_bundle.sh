@@ -18,7 +18,7 @@ $IP export --detector "$RUNS/detector/best.pt" --pose2d "$RUNS/pose2d/best.pt" \
     --lifter "$RUNS/temporal_ft/best.pt" --out "$OUT" --precision "$PRECISIONS" --calib-data "$DATA" --calib-method percentile \
     --score-threshold 0.15
 # verify exits 1 when a tolerance is exceeded: the previous bundle is then put back.
-$IP verify "$OUT" --data "$DATA" --split test --json docs/verify.json --markdown docs/verify.md
+$IP verify "$OUT" --data "$DATA" --split test --json docs/verify.json --markdown docs/verify.md --record
 trap - ERR
 rm -rf "$OLD"
 mkdir -p docs/eval

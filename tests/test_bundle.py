@@ -24,18 +24,19 @@ def _bundle(tmp_path):
         inputs=[TensorSpec("kp2d", ["N", 32], layout="NC")],
         outputs=[TensorSpec("kp3d", ["N", 48], layout="NC")],
     )
-    m = Manifest(joint_set="mpii", stages={"lifter": Stage(params={"window": 1}, artifacts=[art])})
+    params = {"window": 1, "mean_2d": [0.0] * 32, "std_2d": [1.0] * 32, "mean_3d": [0.0] * 48, "std_3d": [1.0] * 48}
+    m = Manifest(joint_set="mpii", stages={"lifter": Stage(params=params, artifacts=[art])})
     write_manifest(tmp_path, m)
     return m
 
 
 def test_round_trip_and_hash(tmp_path):
-    _bundle(tmp_path)
+    m = _bundle(tmp_path)
     b = load_bundle(tmp_path)
     art = b.artifact("lifter")
     assert art.sha256 == hashlib.sha256(b"model bytes").hexdigest()
     assert art.inputs[0].shape == ["N", 32]
-    assert b.stage("lifter").params == {"window": 1}
+    assert b.stage("lifter").params == m.stages["lifter"].params
     assert b.path(art) == tmp_path / "lifter.onnx"
 
 
@@ -67,12 +68,64 @@ def test_malformed_manifests(tmp_path):
         (lambda d: d["stages"]["lifter"]["artifacts"][0].update(precision="int4"), "unknown precision"),
         (lambda d: d["stages"]["lifter"]["artifacts"][0].update(file="../x.onnx"), "plain file name"),
         (lambda d: d["stages"].update(tracker={"artifacts": []}), "unknown stage 'tracker'"),
+        (lambda d: d.update(stages=[1, 2]), "stages must be a JSON object, not list"),
+        (lambda d: d["stages"]["lifter"].update(artifacts={}), "artifacts must be a JSON array"),
+        (lambda d: d["stages"]["lifter"]["params"].pop("std_3d"), "'std_3d' must be a list of positive numbers"),
+        (lambda d: d["stages"]["lifter"]["params"].update(window=0), "'window' must be a positive integer"),
+        (
+            lambda d: d["stages"].update(
+                pose2d={
+                    "artifacts": d["stages"]["lifter"]["artifacts"],
+                    "params": {"input_size": [256, 256], "mean": [0, 0, 0], "std": [1, 1, 1], "padding": 1.25},
+                }
+            ),
+            None,
+        ),
+        (
+            lambda d: d["stages"].update(
+                detector={
+                    "artifacts": d["stages"]["lifter"]["artifacts"],
+                    "params": {"input_size": [160, 128], "mean": [0, 0, 0], "std": [1, 1, 1], "stride": 0},
+                }
+            ),
+            "'stride' must be",
+        ),
+        (
+            lambda d: d["stages"].update(
+                detector={
+                    "artifacts": d["stages"]["lifter"]["artifacts"],
+                    "params": {"stride": 8, "mean": [0, 0, 0], "std": [1, 1, 1]},
+                }
+            ),
+            "'input_size' must be a list of 2 positive",
+        ),
+        (
+            lambda d: d["stages"].update(
+                pose2d={
+                    "artifacts": d["stages"]["lifter"]["artifacts"],
+                    "params": {
+                        "input_size": [256, 256],
+                        "mean": [0, 0, 0],
+                        "std": [1, 1, 1],
+                        "padding": 1.25,
+                        "view": "up",
+                    },
+                }
+            ),
+            "'view' must be one of",
+        ),
     ]:
         d = json.loads(json.dumps(good))
         mutate(d)
         path.write_text(json.dumps(d))
+        if msg is None:  # a valid variant: loads
+            load_bundle(tmp_path)
+            continue
         with pytest.raises(BundleError, match=msg):
             load_bundle(tmp_path)
+    path.write_text("[" * 100_000 + "]" * 100_000)  # deep nesting: one error, no RecursionError
+    with pytest.raises(BundleError, match="nested too deeply|not valid JSON"):
+        load_bundle(tmp_path)
 
 
 def test_missing_artifact_lookup(tmp_path):

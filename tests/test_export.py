@@ -120,7 +120,7 @@ def _verify(bundle, root, *extra):
 
 def test_verify_passes_and_reports_every_row(setup, tmp_path):
     out = tmp_path / "v.json"
-    res = _verify(setup["bundle"], setup["root"], "--json", str(out))
+    res = _verify(setup["bundle"], setup["root"], "--json", str(out), "--record")
     result = json.loads(out.read_text())
     rows = {(r["format"], r["precision"]): r for r in result["rows"]}
     assert set(rows) == {("pytorch", "fp32"), ("onnx", "fp32"), ("onnx", "fp16"), ("onnx", "int8")}
@@ -131,7 +131,7 @@ def test_verify_passes_and_reports_every_row(setup, tmp_path):
     assert np.isfinite(rows[("onnx", "int8")]["delta_mm"])  # INT8 runs end to end; its delta is reported
     assert all(r["latency_ms"] for k, r in rows.items() if k[0] != "pytorch")
     assert res.exit_code == (0 if result["passed"] else 1), res.output
-    assert "verified" in json.loads((setup["bundle"] / "manifest.json").read_text())["meta"]
+    assert json.loads((setup["bundle"] / "manifest.json").read_text())["meta"]["verified"] == result  # --record
 
 
 def test_verify_fails_with_exit_1_on_a_perturbed_model(setup, tmp_path):
@@ -150,9 +150,11 @@ def test_verify_fails_with_exit_1_on_a_perturbed_model(setup, tmp_path):
     onnx.save(model, str(path))
     b = load_bundle(copy, verify=False)
     write_manifest(copy, b.manifest)  # re-hash: the file is "valid" but wrong
+    before = (copy / "manifest.json").read_bytes()
     res = _verify(copy, setup["root"])
     assert res.exit_code == 1, res.output
     assert "FAIL" in res.output
+    assert (copy / "manifest.json").read_bytes() == before  # verify leaves its input alone without --record
 
 
 def test_tensorrt_engines(setup, tmp_path):

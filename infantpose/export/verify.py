@@ -5,7 +5,10 @@ through every artifact set of the bundle *via the runtime's own backends and
 stages*. One row per set (format x precision): 3D MPJPE/AJPE, its delta to
 PyTorch, PCKh, 2D error, each stage's largest raw-output difference on a
 fixed probe batch, and median batch-1 latency per stage. A row fails when a
-tolerance is exceeded; the result is written into the manifest's ``verified``.
+tolerance is exceeded. The bundle is never modified unless asked (``record=True``, the
+release script's ``--record``): then the result goes into the manifest's ``meta.verified``
+(written atomically, hashes re-checked), which the runtime reads to warn about a bundle
+whose recorded verification failed.
 """
 
 from __future__ import annotations
@@ -71,8 +74,12 @@ def verify_bundle(
     limit: int | None = None,
     progress: bool = True,
     log: Any = print,
+    record: bool = False,
 ) -> dict[str, Any]:
-    """Verify every artifact set of a bundle; returns {"rows": [...], "passed": bool, ...}."""
+    """Verify every artifact set of a bundle; returns {"rows": [...], "passed": bool, ...}.
+
+    ``record``: also write the result into the bundle's manifest (``meta.verified``).
+    """
     from infantpose.train.checkpoint import load_checkpoint
     from infantpose.train.torch_backend import stage_from_checkpoint
 
@@ -98,7 +105,7 @@ def verify_bundle(
         stages, raw_diff, latency, providers = {}, {}, {}, set()
         for s, cls in STAGES.items():
             art = bundle.select(s, precision, fmt)
-            backend = load_backend(bundle.path(art), art.format, device)
+            backend = load_backend(bundle.path(art), art.format, device, artifact=art)
             providers.add(backend.name)
             stages[s] = cls(backend, bundle.stage(s).params)
             name = backend.input_names[0]
@@ -119,8 +126,10 @@ def verify_bundle(
         "passed": all(r["passed"] for r in rows),
         "verified_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
-    bundle.manifest.meta["verified"] = result
-    write_manifest(bundle_dir, bundle.manifest)
+    if record:
+        load_bundle(bundle_dir)  # the files must still be the ones verified
+        bundle.manifest.meta["verified"] = result
+        write_manifest(bundle_dir, bundle.manifest)
     return result
 
 

@@ -9,6 +9,7 @@ for result in pipe.stream(Source("0")):    # a camera, file, folder or URL
 from __future__ import annotations
 
 import time
+import warnings
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -106,6 +107,9 @@ class Pipeline:
         if path is None and not (root / "manifest.json").is_file():
             raise BundleError(f"{root}: no default bundle is installed; pass --bundle")
         bundle = load_bundle(root)
+        recorded = bundle.manifest.meta.get("verified")
+        if isinstance(recorded, dict) and recorded.get("passed") is False:
+            warnings.warn(f"{root}: this bundle's recorded verification FAILED (infantpose verify)", stacklevel=2)
         have = sorted({f"{a.precision} {a.format}" for s in bundle.manifest.stages.values() for a in s.artifacts})
         if f"{precision} {fmt}" not in have:  # never a silent FP32 run when no stage has the precision asked for
             raise BundleError(f"{root}: the bundle has no {precision} {fmt} model (it has: {', '.join(have)})")
@@ -115,7 +119,7 @@ class Pipeline:
             params = dict(bundle.stage(name).params)
             if name == "pose2d" and view is not None:
                 params["view"] = view
-            stages[name] = cls_(load_backend(bundle.path(art), art.format, device, threads), params)
+            stages[name] = cls_(load_backend(bundle.path(art), art.format, device, threads, art), params)
         return cls(
             stages["detector"], stages["pose2d"], stages["lifter"], bundle.manifest.joint_set, tracker, smoothing,
             min_score,

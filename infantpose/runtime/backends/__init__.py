@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from infantpose.errors import InfantposeError
+from infantpose.bundle import Artifact
+from infantpose.errors import BundleError, InfantposeError
 from infantpose.runtime.backends.base import Backend
 
 DEVICES = ("auto", "cpu", "cuda", "tensorrt")
@@ -26,17 +27,42 @@ def resolve_device(device: str) -> str:
     return "cuda" if "CUDAExecutionProvider" in ort.get_available_providers() else "cpu"
 
 
-def load_backend(path: str | Path, fmt: str, device: str = "auto", threads: int = 0) -> Backend:
-    """A backend for one model file of format ``fmt`` ("onnx" or "engine")."""
+def load_backend(
+    path: str | Path, fmt: str, device: str = "auto", threads: int = 0, artifact: Artifact | None = None
+) -> Backend:
+    """A backend for one model file of format ``fmt`` ("onnx" or "engine").
+
+    With the bundle's ``artifact`` entry, the model's input and output names must be the ones the
+    manifest declares (a model of another stage is refused here, not at the first frame), and an
+    ONNX model is loaded from the bytes whose sha256 was checked, with no external-data file the
+    manifest does not list.
+    """
     if fmt == "engine":
         from infantpose.runtime.backends.tensorrt import TensorRTBackend
 
-        return TensorRTBackend(path)
-    if fmt == "onnx":
+        backend: Backend = TensorRTBackend(path)
+    elif fmt == "onnx":
         from infantpose.runtime.backends.onnxruntime import OnnxRuntimeBackend
 
-        return OnnxRuntimeBackend(path, resolve_device(device), threads)
-    raise InfantposeError(f"{path}: unknown model format {fmt!r}")
+        sealed = artifact is not None and not artifact.external
+        backend = OnnxRuntimeBackend(path, resolve_device(device), threads, sealed=sealed,
+                                     sha256=artifact.sha256 if artifact is not None else None)  # fmt: skip
+    else:
+        raise InfantposeError(f"{path}: unknown model format {fmt!r}")
+    if artifact is not None:
+        check_io(backend, artifact, path)
+    return backend
 
 
-__all__ = ["DEVICES", "Backend", "load_backend", "resolve_device"]
+def check_io(backend: Backend, artifact: Artifact, path: str | Path) -> None:
+    """BundleError unless the model's input and output names are the manifest's (order aside)."""
+    for kind, have, want in (("inputs", backend.input_names, artifact.inputs),
+                             ("outputs", backend.output_names, artifact.outputs)):  # fmt: skip
+        names = sorted(t.name for t in want)
+        if sorted(have) != names:
+            raise BundleError(
+                f"{path}: the model's {kind} ({', '.join(sorted(have))}) are not the manifest's ({', '.join(names)})"
+            )
+
+
+__all__ = ["DEVICES", "Backend", "check_io", "load_backend", "resolve_device"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -40,9 +41,15 @@ class OnnxRuntimeBackend:
         path: the .onnx file.
         device: "cpu", "cuda" or "tensorrt" (execution providers, see PROVIDERS).
         threads: intra-op threads (0: :func:`default_threads`, all usable cores but one).
+        sealed: load the model from its bytes, so that it cannot pull in external-data files
+            (weights beside the model that no manifest hashed).
+        sha256: the bytes loaded must have this hash (the bundle's record), checked on the
+            very bytes onnxruntime gets.
     """
 
-    def __init__(self, path: str | Path, device: str = "cpu", threads: int = 0) -> None:
+    def __init__(
+        self, path: str | Path, device: str = "cpu", threads: int = 0, sealed: bool = False, sha256: str | None = None
+    ) -> None:
         import onnxruntime as ort
 
         if device not in PROVIDERS:
@@ -59,10 +66,23 @@ class OnnxRuntimeBackend:
         opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        model: str | bytes = str(path)
+        if sealed or sha256:
+            try:
+                model = Path(path).read_bytes()
+            except OSError as e:
+                raise BundleError(f"{path}: cannot read the model ({e.strerror})") from None
+            if sha256 and hashlib.sha256(model).hexdigest() != sha256:
+                raise BundleError(f"{path}: sha256 does not match the manifest (file modified or corrupt)")
+            if not sealed:
+                model = str(path)
         try:
-            self.session = ort.InferenceSession(str(path), sess_options=opts, providers=wanted)
+            self.session = ort.InferenceSession(model, sess_options=opts, providers=wanted)
         except Exception as e:  # onnxruntime raises its own exception types for bad files
-            raise BundleError(f"{path}: onnxruntime cannot load the model ({str(e).splitlines()[0][:200]})") from None
+            text = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+            if sealed and "external" in text.lower():
+                text = "it needs external-data files that the manifest does not list and hash"
+            raise BundleError(f"{path}: onnxruntime cannot load the model ({text})") from None
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.output_names = [o.name for o in self.session.get_outputs()]
         self.name = f"onnxruntime/{self.session.get_providers()[0]}"
