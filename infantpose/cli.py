@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import typer
+from typer._click.exceptions import UsageError
 
 from infantpose.runtime.tracking import TrackerConfig
 
 TRACKER_DEFAULTS = TrackerConfig()  # the runtime's defaults, shown in --help
+# Declared choices: a wrong value is a one-line usage error naming them, before any work starts.
+Precision = Literal["fp32", "fp16", "int8"]
+Protocol = Literal["standard", "seed"]
+View = Literal["front", "any"]
 VIEW_HELP = (
     "Side of the infant the camera sees: front (supine under the camera, or facing it: left/right put "
     "where a front view shows them) or any (the network's labels as they are; prone infants). Default: the bundle's."
@@ -83,14 +88,16 @@ def train(
     stage: str = typer.Argument(..., help="detector, pose2d or lifter."),
     data: Path = typer.Option(..., help="Dataset folder: MINI-RGBD layout (or synth output), MPII, MPI-INF-3DHP."),
     out: Path = typer.Option(..., help="Run folder: last.pt, best.pt, log.jsonl."),
-    recipe: str = typer.Option("edge", help="edge (shipped CPU/edge models) or seed (the published chain)."),
+    recipe: str = typer.Option(
+        "edge", help="edge (shipped CPU/edge models), seed (the published chain) or a named variant (edge-effnet, ...)."
+    ),
     epochs: int | None = typer.Option(None, min=1, help="Epochs (default: the recipe's)."),
     batch: int | None = typer.Option(None, min=1, help="Batch size (default: the recipe's)."),
     lr: float | None = typer.Option(None, help="Learning rate (default: the recipe's)."),
     init: Path | None = typer.Option(None, help="Checkpoint or state dict to start from (transfer learning)."),
     resume: bool = typer.Option(False, help="Continue the run in --out from last.pt."),
     seed: int = typer.Option(0, help="Seed for initialisation, data order and augmentation."),
-    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    device: Literal["auto", "cpu", "cuda"] = typer.Option("auto", help="PyTorch device (auto: cuda when present)."),
     workers: int = typer.Option(0, min=0, help="DataLoader worker processes."),
     dataset: str = typer.Option("auto", help="auto, minirgbd, mpii or mpi_inf_3dhp."),
     extra_data: list[Path] | None = typer.Option(None, help="More training data (every sequence; repeatable)."),
@@ -119,16 +126,16 @@ def eval_(
     ),
     images: Path | None = typer.Option(None, help="--coco: folder holding the images the file names."),
     bundle: Path | None = typer.Option(None, help="--coco: bundle to score (default: the shipped one)."),
-    precision: str = typer.Option("fp32", help="--coco: fp32, fp16 or int8."),
-    view: str | None = typer.Option(None, help="--coco: " + VIEW_HELP),
+    precision: Precision = typer.Option("fp32", help="--coco: artifacts to score."),
+    view: View | None = typer.Option(None, help="--coco: " + VIEW_HELP),
     split: str = typer.Option("test", help="Split to evaluate (train, val, test, all)."),
-    protocol: str = typer.Option("standard", help="standard or seed (the original's metric quirks)."),
+    protocol: Protocol = typer.Option("standard", help="standard or seed (the original's metric quirks)."),
     detector: Path | None = typer.Option(None, help="Detector checkpoint (omit: ground-truth boxes)."),
     pose2d: Path | None = typer.Option(None, help="2D pose checkpoint."),
     lifter: Path | None = typer.Option(None, help="Lifter checkpoint (single-frame or temporal)."),
     json_out: Path | None = typer.Option(None, "--json", help="Write the full report as JSON."),
     limit: int | None = typer.Option(None, min=1, help="Only the first N frames of each sequence."),
-    device: str = typer.Option("cpu", help="cpu or cuda (PyTorch checkpoints)."),
+    device: Literal["cpu", "cuda"] = typer.Option("cpu", help="PyTorch device for the checkpoints."),
 ) -> None:
     """Evaluate checkpoints on a split (detector IoU, 2D error/PCKh, 3D MPJPE/PCKh, jitter), or a bundle on a
     COCO keypoint file of real images (OKS AP, PCK@0.2 torso, per-joint PCK)."""
@@ -228,7 +235,7 @@ def export(
     out: Path = typer.Option(..., help="Bundle folder to write."),
     precision: str = typer.Option("fp32,fp16,int8", help="Comma-separated: fp32, fp16, int8."),
     calib_data: Path | None = typer.Option(None, help="MINI-RGBD-layout folder with real frames (INT8)."),
-    calib_method: str = typer.Option("minmax", help="INT8 calibration: minmax, entropy or percentile."),
+    calib_method: Literal["minmax", "entropy", "percentile"] = typer.Option("minmax", help="INT8 calibration."),
     calib_count: int = typer.Option(256, min=200, help="INT8 calibration inputs per stage (>= 200)."),
     tensorrt: bool = typer.Option(False, help="Also build TensorRT engines (needs TensorRT and a GPU)."),
     score_threshold: float | None = typer.Option(
@@ -249,7 +256,7 @@ def export(
 @app.command()
 def check(
     bundle: Path | None = typer.Argument(None, help="Bundle folder (default: the shipped one)."),
-    device: str = typer.Option("cpu", help="cpu, cuda or tensorrt (onnxruntime providers)."),
+    device: Literal["cpu", "cuda", "tensorrt"] = typer.Option("cpu", help="onnxruntime providers."),
 ) -> None:
     """Check a bundle without data or torch: manifest schema, every file's sha256, every model loads with the
     inputs and outputs the manifest declares. Exit 2 on the first problem."""
@@ -285,9 +292,9 @@ def verify(
     reference: list[Path] | None = typer.Option(
         None, help="PyTorch checkpoints as STAGE=PATH (default: those recorded in the manifest)."
     ),
-    protocol: str = typer.Option("standard", help="standard or seed."),
+    protocol: Protocol = typer.Option("standard", help="standard or seed."),
     limit: int | None = typer.Option(None, min=1, help="Only the first N frames of each sequence."),
-    device: str = typer.Option("cpu", help="cpu, cuda or tensorrt (onnxruntime providers)."),
+    device: Literal["cpu", "cuda", "tensorrt"] = typer.Option("cpu", help="onnxruntime providers."),
     tol_fp32: float = typer.Option(0.05, help="FP32: largest |delta MPJPE| in mm."),
     tol_fp16: float = typer.Option(0.5, help="FP16: largest |delta MPJPE| in mm."),
     tol_int8: float = typer.Option(2.0, help="INT8: largest |delta MPJPE| in mm."),
@@ -377,9 +384,11 @@ def run(
     jsonl: Path | None = typer.Option(None, help="One JSON line per frame (- : standard output)."),
     csv: Path | None = typer.Option(None, help="One CSV row per frame (- : standard output)."),
     show: bool | None = typer.Option(None, "--show/--no-show", help="Window (default: when a display exists)."),
-    precision: str = typer.Option("fp32", help="fp32, fp16 or int8 artifacts (FP32 where a stage has none)."),
+    precision: Precision = typer.Option("fp32", help="Artifacts to run (refused when the bundle has none)."),
     engine: bool = typer.Option(False, help="Use native TensorRT engines from the bundle."),
-    device: str = typer.Option("auto", help="auto, cpu, cuda or tensorrt (onnxruntime providers)."),
+    device: Literal["auto", "cpu", "cuda", "tensorrt"] = typer.Option(
+        "auto", help="onnxruntime providers (auto: cuda when present)."
+    ),
     threads: int = typer.Option(0, min=0, help="Inference threads (0: all cores but one, at least one)."),
     smooth: str = typer.Option("auto", help="One Euro smoothing: auto (on for live sources), on, off."),
     detector_period: int = typer.Option(
@@ -399,7 +408,7 @@ def run(
     min_score: float | None = typer.Option(
         None, min=0.0, max=1.0, help="Detector score under which a frame has no infant (default: the bundle's)."
     ),
-    view: str | None = typer.Option(None, help=VIEW_HELP),
+    view: View | None = typer.Option(None, help=VIEW_HELP),
 ) -> None:
     """Run detect -> 2D -> 3D on a camera, file, folder or network stream (torch-free)."""
     from infantpose.errors import InfantposeError
@@ -464,11 +473,12 @@ def bench(
         "pytorch (eager, the training checkpoints), seed (published architecture, speed only); "
         "auto: all this machine can run.",
     ),
-    live_seconds: float = typer.Option(10.0, help="Seconds of the simulated 30 fps live path."),
+    live_seconds: float = typer.Option(10.0, min=0.0, help="Seconds of the simulated 30 fps live path (0: skip)."),
     json_out: Path | None = typer.Option(None, "--json", help="Write the report as JSON."),
     markdown: Path | None = typer.Option(None, help="Write the markdown table."),
     plot: Path | None = typer.Option(None, help="Write a latency plot (PNG)."),
-    compare: list[Path] | None = typer.Option(None, help="Two JSON reports A B: print B/A ratios and exit."),
+    compare: bool = typer.Option(False, "--compare", help="Compare two JSON reports (REPORTS: A B): B/A ratios."),
+    reports: list[Path] | None = typer.Argument(None, help="With --compare: the JSON reports A and B."),
     peer: list[Path] | None = typer.Option(None, help="Peer row JSON (e.g. make peer-mediapipe) to include."),
 ) -> None:
     """Latency, FPS, batch throughput, live capture-to-result latency and memory of a bundle."""
@@ -477,27 +487,35 @@ def bench(
     from infantpose.benchmarks import report as rep
     from infantpose.errors import InfantposeError
 
-    if compare:
-        if len(compare) != 2:
-            raise InfantposeError("--compare takes exactly two JSON reports: --compare A.json --compare B.json")
-        a, b = (json.loads(p.read_text()) for p in compare)
-        typer.echo(rep.compare(a, b))
+    if compare or reports:
+        if not compare or len(reports or []) != 2:
+            raise InfantposeError("--compare takes exactly two JSON reports: infantpose bench --compare A.json B.json")
+        a, b = (_read_report(p) for p in reports)
+        try:
+            typer.echo(rep.compare(a, b))
+        except (KeyError, TypeError, ZeroDivisionError) as e:
+            raise InfantposeError(f"--compare: not two infantpose bench reports ({type(e).__name__}: {e})") from None
         return
     from infantpose.benchmarks.suite import bench as run_bench
+    from infantpose.bundle import PRECISIONS
     from infantpose.runtime.pipeline import DEFAULT_BUNDLE
+
+    wanted = tuple(p.strip() for p in precisions.split(",") if p.strip())
+    bad = [p for p in wanted if p not in PRECISIONS] or ([] if wanted else ["(none)"])
+    if bad:
+        raise InfantposeError(f"--precisions: unknown {', '.join(bad)} (choose from {', '.join(PRECISIONS)})")
+    peers = [_read_report(path) for path in peer or []]  # checked before minutes of benchmarking
 
     clip = source or DEFAULT_BUNDLE.parent / "demo.mp4"
     if not clip.exists():
         raise InfantposeError(f"{clip}: no such clip (pass --source)")
     result = run_bench(
-        bundle, clip, tuple(p.strip() for p in precisions.split(",") if p.strip()),
+        bundle, clip, wanted,
         _int_list(batch, "--batch"), frames, threads, tuple(b.strip() for b in backends.split(",") if b.strip()),
         live_seconds, log=typer.echo, rounds=rounds,
     )  # fmt: skip
-    for path in peer or []:
-        if not path.is_file():
-            raise InfantposeError(f"{path}: peer report not found (make peer-mediapipe writes one)")
-        result.setdefault("peers", []).append(json.loads(path.read_text()))
+    if peers:
+        result["peers"] = peers
     result["ratios"] = rep.ratios(result)
     table = rep.markdown(result)
     typer.echo(table)
@@ -508,6 +526,23 @@ def bench(
         markdown.write_text(table + "\n")
     if plot is not None:
         rep.plot(result, plot)
+
+
+def _read_report(path: Path) -> dict:
+    """A benchmark or peer JSON report; one-line InfantposeError when missing or not a report."""
+    import json
+
+    from infantpose.errors import InfantposeError
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InfantposeError(f"{path}: no such report (make bench / make peer-mediapipe write them)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise InfantposeError(f"{path}: not a JSON report ({type(e).__name__})") from None
+    if not isinstance(data, dict):
+        raise InfantposeError(f"{path}: not a benchmark report (expected a JSON object)")
+    return data
 
 
 def _int_list(text: str, option: str) -> tuple[int, ...]:
@@ -532,6 +567,11 @@ EXTRA_OF_MODULE = {
 }  # fmt: skip
 
 
+def _printable(text: str) -> str:
+    """One line, control characters escaped: errors can quote file names, URLs or a server's words."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in " ".join(text.split()))
+
+
 def main() -> None:
     """Console entry point: user errors become one line on stderr and exit code 2."""
     import warnings
@@ -540,9 +580,18 @@ def main() -> None:
 
     warnings.formatwarning = lambda message, *_args, **_kw: f"warning: {message}\n"  # one line, no source
     try:
-        app()
+        code = app(standalone_mode=False)  # usage errors come here: one line each, below
+        sys.exit(code if isinstance(code, int) else 0)
+    except UsageError as e:
+        sub = e.ctx.info_name if e.ctx is not None and e.ctx.parent is not None else None
+        hint = f" (infantpose {sub} --help)" if sub else " (infantpose --help)"
+        typer.echo(f"error: {_printable(e.format_message())}{hint}", err=True)
+        sys.exit(2)
+    except typer.Abort:
+        typer.echo("error: aborted", err=True)
+        sys.exit(130)
     except InfantposeError as e:
-        typer.echo(f"error: {e}", err=True)
+        typer.echo(f"error: {_printable(str(e))}", err=True)
         sys.exit(2)
     except ModuleNotFoundError as e:
         top = (e.name or "").split(".")[0]

@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> dict:
     x = np.array([s[0] for s in samples], float)
     y = np.array([s[1] for s in samples], float)
     warm = x >= min(5000, x[-1] / 5)
-    slope = float(np.polyfit(x[warm], y[warm], 1)[0] * 1000) if warm.sum() >= 2 else float("nan")
+    # None (JSON null) when too few warm samples: NaN is not valid JSON.
+    slope = float(np.polyfit(x[warm], y[warm], 1)[0] * 1000) if warm.sum() >= 2 else None
     report = {
         "frames": args.frames,
         "seconds": seconds,

@@ -118,12 +118,12 @@ def run(
     window = None
     close_errors: list[str] = []
     try:
+        if outputs.video:
+            sinks.append(VideoSink(outputs.video, source.fps or 30.0))
         if outputs.jsonl:
             sinks.append(JsonlSink(outputs.jsonl))
         if outputs.csv:
             sinks.append(CsvSink(outputs.csv, joints))
-        if outputs.video:
-            sinks.append(VideoSink(outputs.video, source.fps or 30.0))
         if show:
             window = WindowSink()
             sinks.append(window)
