@@ -251,6 +251,13 @@ def export(
         calib_count, tensorrt, log=typer.echo, score_threshold=score_threshold,
     )  # fmt: skip
     typer.echo(f"bundle written: {path}")
+    if "int8" in precisions:
+        import json
+
+        m = json.loads(path.read_text())
+        if not any(a["precision"] == "int8" for st in m["stages"].values() for a in st["artifacts"]):
+            typer.echo("error: every INT8 model failed its drift check; the bundle has no INT8 (see the log)", err=True)
+            raise typer.Exit(1)
 
 
 @app.command()

@@ -61,8 +61,10 @@ def test_minirgbd_thresholds_from_card_and_data(tmp_path):
 
 def test_minirgbd_errors_name_the_file(tmp_path):
     make_minirgbd(tmp_path, sequences=("11", "12"), frames=1)
+    with pytest.warns(UserWarning, match="train = 11 "):  # too few sequences for 01-12: derived, and said
+        assert {x.sequence for x in MiniRGBD(tmp_path, split="train")} == {"11"}
     with pytest.raises(DatasetError, match="needs sequence folders 01"):
-        MiniRGBD(tmp_path, split="train")
+        MiniRGBD(tmp_path, split="train", splits={"train": ["01"]})
     bad = joints3d_path(tmp_path / "12", 0)
     bad.write_text("1 2 3 0\n")
     with pytest.raises(DatasetError, match=r"syn_joints_3D_00000.txt: expected 25 joint rows, found 1"):

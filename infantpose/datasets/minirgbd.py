@@ -4,7 +4,7 @@ Per sequence folder (``01`` .. ``12``)::
 
     rgb/syn_00000.png
     fg_mask/mask_00000.png                  (optional: box from joints otherwise)
-    depth/syn_00000.png                     (not read)
+    depth/syn_00000_depth.png               (uint16 mm; not read)
     joints_2Ddep/syn_joints_2Ddep_00000.txt 25 rows "x y depth [id]", pixels
     joints_3D/syn_joints_3D_00000.txt       25 rows "X Y Z [id]", metres, camera frame
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,6 +111,16 @@ def _load_sequence(path: Path) -> _Sequence:
     return _Sequence(path.name, path, np.asarray(frames), j2, dep, j3)
 
 
+def derived_splits(found: list[str]) -> dict[str, list[str]]:
+    """Splits for a dataset that lacks the default sequences: the last sequence tests, the one
+    before validates, the rest train; with two, the second validates and tests; with one, it does all."""
+    if len(found) >= 3:
+        return {"train": found[:-2], "val": [found[-2]], "test": [found[-1]]}
+    if len(found) == 2:
+        return {"train": [found[0]], "val": [found[1]], "test": [found[1]]}
+    return {"train": list(found), "val": list(found), "test": list(found)}
+
+
 class MiniRGBD(Sequence[Sample]):
     """A split of a MINI-RGBD-layout dataset as a sequence of :class:`Sample`.
 
@@ -160,6 +171,15 @@ class MiniRGBD(Sequence[Sample]):
             raise DatasetError(f"{self.root}: unknown split {split!r} (known: {', '.join(table)}, all)")
         names = list(table[split])
         missing = [n for n in names if n not in found]
+        if missing and table is DEFAULT_SPLITS and found and split in ("train", "val", "test"):
+            derived = derived_splits(found)
+            warnings.warn(
+                f"{self.root}: not the default 12-sequence layout; {split} = {', '.join(derived[split])} "
+                f"(train {', '.join(derived['train'])} / val {', '.join(derived['val'])} / "
+                f"test {', '.join(derived['test'])}; a dataset.json 'splits' table sets them)",
+                stacklevel=2,
+            )
+            return derived[split]
         if missing:
             raise DatasetError(f"{self.root}: split {split!r} needs sequence folders {', '.join(missing)}")
         return names
@@ -277,7 +297,7 @@ def write_frame(
     mpath = mask_path(seq_dir, frame)
     _atomic_write_bytes(mpath, _png(mask, mpath))
     if depth_mm is not None:
-        dpath = seq_dir / "depth" / f"syn_{frame:05d}.png"
+        dpath = seq_dir / "depth" / f"syn_{frame:05d}_depth.png"  # MINI-RGBD names them so
         _atomic_write_bytes(dpath, _png(depth_mm.astype(np.uint16), dpath))
     rpath = rgb_path(seq_dir, frame)
     _atomic_write_bytes(rpath, _png(rgb_bgr, rpath))

@@ -102,8 +102,8 @@ def export_bundle(
             log(f"{name}: FP16")
             arts.append(to_fp16(fp32_path, out / f"{name}.fp16.onnx", fp32))
         if "int8" in precisions and ck["arch"] != "fasterrcnn":
-            log(f"{name}: INT8 ({calib_method} calibration on {calib_count} real inputs)")
             calib = calibration_inputs(name, ck["params"], calib_data, calib_count)
+            log(f"{name}: INT8 ({calib_method} calibration on {len(calib)} real inputs)")
             held = _held_out(name, ck["params"], calib_data, max(32, calib_count // 4))
             int8 = to_int8(fp32_path, out / f"{name}.int8.onnx", fp32, calib, calib_method,
                            _drift(name, ck["params"]), MAX_DRIFT[name], held)  # fmt: skip

@@ -17,9 +17,13 @@ full range (GPU int8 kernels accumulate in int32 and do not saturate).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -94,7 +98,7 @@ def to_int8(
     ``flavour`` "tensorrt" makes the symmetric signed QDQ model TensorRT needs
     (its drift is not measured here: onnxruntime's CPU kernels saturate on it).
     """
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import CalibrationMethod
 
     if flavour not in ("onnxruntime", "tensorrt"):
         raise ValueError(f"unknown INT8 flavour {flavour!r}; choose from onnxruntime, tensorrt")
@@ -107,6 +111,54 @@ def to_int8(
     fit = calib
     held_out = held is not None and len(held) > 0
     held = held if held_out else calib[::4]
+    src, dst = Path(src).resolve(), Path(dst).resolve()
+    # onnxruntime's quantisation tools drop temporaries (sym_shape_infer_temp.onnx, <uuid>.data)
+    # in the working directory: they run inside a temporary one instead.
+    with tempfile.TemporaryDirectory(prefix="infantpose-quant-") as tmp, _working_directory(Path(tmp)):
+        value, exclude = _quantize_until_within(src, dst, name, fit, held, cm, trt, drift, max_drift)
+    info = {
+        **_derived(fp32.info),
+        "calibration": method,
+        "calibration_samples": len(fit),
+        "drift_samples": len(held),
+        "drift_inputs": "held-out split" if held_out else "every fourth calibration input",
+        "fp32_nodes": exclude,
+        "drift": value,
+        "max_drift": max_drift,
+        "passed": trt or value <= max_drift,
+        "format": "QDQ, symmetric int8 activations and per-channel weights (TensorRT)"
+        if trt
+        else "QDQ, uint8 activations, per-channel 7-bit int8 weights",
+    }
+    return replace(fp32, file=dst.name, precision="int8", sha256="", info=info)
+
+
+@contextlib.contextmanager
+def _working_directory(path: Path) -> Iterator[None]:
+    """chdir for the block (contextlib.chdir is Python 3.11+)."""
+    old = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
+def _quantize_until_within(
+    src: Path,
+    dst: Path,
+    name: str,
+    fit: np.ndarray,
+    held: np.ndarray,
+    cm: Any,
+    trt: bool,
+    drift: Callable | None,
+    max_drift: float,
+) -> tuple[float, list[str]]:
+    """Quantise ``src`` (input ``name``) into ``dst`` with widening FP32 fallbacks until the drift on
+    ``held`` is within ``max_drift``. Returns (drift, the nodes kept in FP32); the drift is NaN for the
+    TensorRT flavour (onnxruntime cannot measure it)."""
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     prepared = dst.with_name(f".{dst.name}.prep.onnx")  # shape inference + graph optimisation first
@@ -132,18 +184,4 @@ def to_int8(
         if value <= max_drift:
             break
     prepared.unlink(missing_ok=True)
-    info = {
-        **_derived(fp32.info),
-        "calibration": method,
-        "calibration_samples": len(fit),
-        "drift_samples": len(held),
-        "drift_inputs": "held-out split" if held_out else "every fourth calibration input",
-        "fp32_nodes": exclude,
-        "drift": value,
-        "max_drift": max_drift,
-        "passed": trt or value <= max_drift,
-        "format": "QDQ, symmetric int8 activations and per-channel weights (TensorRT)"
-        if trt
-        else "QDQ, uint8 activations, per-channel 7-bit int8 weights",
-    }
-    return replace(fp32, file=dst.name, precision="int8", sha256="", info=info)
+    return value, exclude

@@ -90,7 +90,19 @@ def verify_bundle(
     missing = [s for s in STAGES if s not in refs]
     if missing:
         raise InfantposeError(f"no PyTorch reference for {', '.join(missing)}: pass --reference")
+    unknown = sorted(set(refs) - set(STAGES))
+    if unknown:
+        raise InfantposeError(f"--reference {', '.join(unknown)}: not a stage (detector, pose2d, lifter)")
     ckpts = {s: load_checkpoint(refs[s]) for s in STAGES}
+    for s in STAGES:  # a reference must be the network the bundle was exported from, in kind at least
+        ck, params = ckpts[s], bundle.stage(s).params
+        if ck["stage"] != s:
+            raise InfantposeError(f"{refs[s]}: is a {ck['stage']} checkpoint, not {s}")
+        if params.get("arch") not in (None, ck["arch"]):
+            raise InfantposeError(f"{refs[s]}: a {ck['arch']} network; the bundle's {s} is {params['arch']}")
+        if s == "lifter" and int(ck["params"].get("window", 1)) != int(params.get("window", 1)):
+            raise InfantposeError(f"{refs[s]}: a lifter with a {ck['params'].get('window', 1)}-frame window; "
+                                  f"the bundle's takes {params.get('window', 1)} frames")  # fmt: skip
     split_data = load_split(MiniRGBD(data, split=split), limit)
     frames = ImageCache()  # frames read once and shared by every row
     log(f"reference: PyTorch checkpoints on {len(split_data.images)} frames")

@@ -6,7 +6,9 @@ subject's left. Joints are bone heads (see ARCHITECTURE.md for the mapping).
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -94,11 +96,35 @@ def _set_cache_dirs(cache: Path | None) -> None:
     os.environ.setdefault("WARP_CACHE_PATH", str(base / "warp"))
 
 
+def _init_warp_quietly() -> None:
+    """Initialise Warp (anny's kernels) without its banner or the native "no CUDA driver" line,
+    which its C library prints straight to file descriptor 2 on every machine without a GPU."""
+    try:
+        import warp
+    except ImportError:  # anny without Warp: nothing to quiet
+        return
+    warp.config.log_level = logging.ERROR
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            warp.init()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class InfantBody:
     """anny wrapper that poses an infant and returns vertices and the 25 joints (anny frame)."""
 
     def __init__(self, cache: Path | None = None) -> None:
         _set_cache_dirs(cache)
+        warp_cache = Path(os.environ["WARP_CACHE_PATH"])
+        if not (warp_cache.is_dir() and any(warp_cache.iterdir())):
+            print(f"preparing the anny body model and its Warp kernels (first run only, a few minutes; cached in "
+                  f"{warp_cache.parent})", file=sys.stderr, flush=True)  # fmt: skip
+        _init_warp_quietly()
         import anny
         import torch
 
