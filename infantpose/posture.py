@@ -50,3 +50,11 @@ def front_view(kp2d: np.ndarray, conf: np.ndarray, joints: JointSet = MPII) -> t
         kp[swap, left], kp[swap, right] = kp[swap, right], kp[swap, left]  # fancy indexing copies
         conf[swap, left], conf[swap, right] = conf[swap, right], conf[swap, left]
     return kp.astype(np.asarray(kp2d).dtype, copy=False), conf
+
+
+def back_view_share(kp2d: np.ndarray, joints: JointSet = MPII) -> float:
+    """Fraction of (N, J, 2) px poses whose hips or shoulders a front view would swap (seen from behind)."""
+    kp = np.asarray(kp2d, np.float64)
+    mended, _ = front_view(kp, np.ones(kp.shape[:2]), joints)
+    torso = [joints.index(n) for n in ("l_hip", "r_hip", "l_shoulder", "r_shoulder")]
+    return float(np.mean(np.any(mended[:, torso] != kp[:, torso], axis=(1, 2)))) if len(kp) else 0.0

@@ -71,3 +71,13 @@ def test_front_view_leaves_frames_without_a_torso():
     out, _ = front_view(kp, np.zeros((2, MPII.num_joints)))
     np.testing.assert_array_equal(np.isnan(out), np.isnan(kp))
     np.testing.assert_array_equal(out[1][~np.isnan(out[1])], kp[1][~np.isnan(kp[1])])
+
+
+def test_back_view_share_counts_poses_seen_from_behind():
+    from infantpose.posture import back_view_share
+
+    front = np.concatenate([_body(a) for a in (0.0, 45.0, 200.0, -60.0)])
+    back = front[:, MPII.flip_permutation()]
+    assert back_view_share(front) == 0.0
+    assert back_view_share(back) == 1.0
+    assert back_view_share(np.concatenate([front, back[:1]])) == pytest.approx(0.2)

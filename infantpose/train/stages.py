@@ -11,6 +11,7 @@ import torch
 
 from infantpose.errors import InfantposeError
 from infantpose.metrics import Protocol, box_iou, evaluate_2d, evaluate_3d
+from infantpose.posture import back_view_share
 from infantpose.skeleton import MPII
 from infantpose.train import data as D
 from infantpose.train import losses
@@ -294,6 +295,13 @@ def _lifter_data(
         key.update("|".join(sorted({f"{s.sequence}" for s in train_s})).encode())
         # Shared by every lifter fine-tuned on the same 2D network and data.
         inputs = predicted_2d(pose2d, train_s, pose2d.parent / f"pred2d_{key.hexdigest()[:12]}.npz")
+        if load_checkpoint(pose2d)["params"].get("view", "any") == "front":
+            # A 2D stage that assumes a front view labels a prone infant's sides the other way round:
+            # its 2D cannot match that infant's 3D, so those sequences would teach the lifter noise.
+            kept = [s for s in seqs if back_view_share(s.kp2d) <= MAX_BACK_VIEW]
+            print(f"[lifter] the 2D stage assumes a front view: {len(seqs) - len(kept)} of {len(seqs)} training "
+                  f"sequences seen mostly from behind are left out")  # fmt: skip
+            seqs = kept
     train_set = D.LifterDataset(seqs, stats, window, augment=True, noise_px=r.get("noise_px", 0.0),
                                 seed=seed, inputs_2d=inputs, norm=norm, root=MPII.root)  # fmt: skip
 
@@ -309,6 +317,11 @@ def _lifter_data(
         return {"mpjpe_mm": res["mpjpe_mm"], "pa_mpjpe_mm": res["pa_mpjpe_mm"], "pckh@1": res["pckh@1"]}
 
     return train_set, validate, params
+
+
+# Training sequences with more back-view frames than this are left out of lifter fine-tuning on a
+# front-view 2D stage (see posture.front_view).
+MAX_BACK_VIEW = 0.2
 
 
 def predicted_2d(pose2d: Path, samples: list, cache_file: Path) -> dict[str, np.ndarray]:
