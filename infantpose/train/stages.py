@@ -302,6 +302,13 @@ def _lifter_data(
             print(f"[lifter] the 2D stage assumes a front view: {len(seqs) - len(kept)} of {len(seqs)} training "
                   f"sequences seen mostly from behind are left out")  # fmt: skip
             seqs = kept
+        # Fine-tuning on the 2D network's output is judged on its output for the validation frames too:
+        # on ground-truth 2D the best epoch would be the one that moved least from the pre-trained model.
+        val_key = hashlib.sha1(
+            key.hexdigest().encode() + b"|val|" + ",".join(sorted({s.sequence for s in val_s})).encode()
+        )
+        val_inputs = predicted_2d(pose2d, val_s, pose2d.parent / f"pred2d_val_{val_key.hexdigest()[:12]}.npz")
+        val_seqs = [replace(s, kp2d=val_inputs[s.name]) for s in val_seqs]
     train_set = D.LifterDataset(seqs, stats, window, augment=True, noise_px=r.get("noise_px", 0.0),
                                 seed=seed, inputs_2d=inputs, norm=norm, root=MPII.root)  # fmt: skip
 
