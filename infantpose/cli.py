@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import typer
-from typer._click.exceptions import UsageError
+from typer._click.exceptions import UsageError  # typer >= 0.29 carries its own click
 
 from infantpose.runtime.tracking import TrackerConfig
 
@@ -477,7 +477,7 @@ def bench(
     backends: str = typer.Option(
         "auto",
         help="Comma-separated: onnxruntime-cpu, onnxruntime-cuda, onnxruntime-tensorrt, tensorrt (native engines), "
-        "pytorch (eager, the training checkpoints), seed (published architecture, speed only); "
+        "pytorch and pytorch-cuda (eager, the training checkpoints), seed (published architecture, speed only); "
         "auto: all this machine can run.",
     ),
     live_seconds: float = typer.Option(10.0, min=0.0, help="Seconds of the simulated 30 fps live path (0: skip)."),

@@ -33,7 +33,9 @@ from infantpose.runtime.backends.onnxruntime import default_threads
 from infantpose.runtime.pipeline import DEFAULT_BUNDLE
 from infantpose.system import system_info
 
-BACKENDS = ("onnxruntime-cpu", "onnxruntime-cuda", "onnxruntime-tensorrt", "tensorrt", "pytorch", "seed")
+BACKENDS = (
+    "onnxruntime-cpu", "onnxruntime-cuda", "onnxruntime-tensorrt", "tensorrt", "pytorch", "pytorch-cuda", "seed",
+)  # fmt: skip
 _ORT_PROVIDER = {"onnxruntime-cuda": "CUDAExecutionProvider", "onnxruntime-tensorrt": "TensorrtExecutionProvider"}
 
 
@@ -54,8 +56,13 @@ def unavailable_reason(backend: str, bundle: Bundle) -> str | None:
             return why
         if not any(a.format == "engine" for s in bundle.manifest.stages.values() for a in s.artifacts):
             return f"{bundle.root}: the bundle has no TensorRT engines (infantpose export --tensorrt)"
-    if backend in ("pytorch", "seed") and importlib.util.find_spec("torch") is None:
+    if backend in ("pytorch", "pytorch-cuda", "seed") and importlib.util.find_spec("torch") is None:
         return "PyTorch is not installed (pip install 'infantpose[train]')"
+    if backend == "pytorch-cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            return "PyTorch sees no CUDA device"
     return None
 
 
@@ -151,13 +158,14 @@ def bench(
     specs: list[tuple[str, str]] = []
     extra_rows: list[dict[str, Any]] = []
     for backend in run:
-        if backend in ("pytorch", "seed"):
+        if backend in ("pytorch", "pytorch-cuda", "seed"):
             from infantpose.benchmarks.torch_rows import pytorch_row, seed_row
 
-            if backend == "pytorch":
-                log("pytorch eager: the bundle's checkpoints")
+            if backend != "seed":
+                device = "cuda" if backend == "pytorch-cuda" else "cpu"
+                log(f"pytorch eager ({device}): the bundle's checkpoints")
                 try:
-                    extra_rows.append(pytorch_row(root, clip, threads))
+                    extra_rows.append(pytorch_row(root, clip, threads, device))
                 except InfantposeError as e:
                     skipped[backend] = str(e)
                     log(f"pytorch: skipped ({e})")

@@ -26,8 +26,8 @@ def _pipeline(stages: dict[str, Any], detector_period: int) -> Pipeline:
                     TrackerConfig(detector_period=detector_period), SmoothingConfig(enabled=False))  # fmt: skip
 
 
-def pytorch_row(bundle: Path, clip: list[np.ndarray], threads: int = 0) -> dict[str, Any]:
-    """Eager PyTorch over the checkpoints recorded in the bundle's manifest."""
+def pytorch_row(bundle: Path, clip: list[np.ndarray], threads: int = 0, device: str = "cpu") -> dict[str, Any]:
+    """Eager PyTorch (``device`` "cpu" or "cuda") over the checkpoints recorded in the bundle's manifest."""
     import torch
 
     from infantpose.train.checkpoint import load_checkpoint
@@ -41,10 +41,10 @@ def pytorch_row(bundle: Path, clip: list[np.ndarray], threads: int = 0) -> dict[
         path = Path(training.get(name, {}).get("checkpoint", ""))
         if not path.is_file():
             raise InfantposeError(f"{path}: the bundle's {name} checkpoint is not here (PyTorch row skipped)")
-        stages[name] = stage_from_checkpoint(load_checkpoint(path))
+        stages[name] = stage_from_checkpoint(load_checkpoint(path), device)
     return {
-        "name": "pytorch eager fp32",
-        "backend": "pytorch/cpu",
+        "name": "pytorch eager fp32" + (" (cuda)" if device == "cuda" else ""),
+        "backend": f"pytorch/{device}",
         "precision": "fp32",
         "tracking": run_clip(_pipeline(stages, TrackerConfig.detector_period), clip),
         "detector_every_frame": run_clip(_pipeline(stages, 1), clip),
