@@ -110,3 +110,13 @@ def test_mpi_inf_3dhp_mat(tmp_path):
     (tmp_path / "S1" / "Seq1" / "annot.mat").write_bytes(b"not a mat file")
     with pytest.raises(DatasetError, match="annot.mat: not a readable MATLAB file"):
         MPIInf3DHP(tmp_path, subjects=["S1"])
+
+
+def test_written_frames_use_the_mini_rgbd_file_names(tmp_path):
+    from infantpose.datasets.minirgbd import write_frame
+
+    joints = np.column_stack([np.linspace(-0.1, 0.1, 25), np.linspace(-0.1, 0.1, 25), np.full(25, 0.8)])
+    img = np.zeros((48, 64, 3), np.uint8)
+    write_frame(tmp_path / "01", 7, img, img[..., 0], joints, depth_mm=np.full((48, 64), 800, np.uint16))
+    names = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.*"))
+    assert "01/depth/syn_00007_depth.png" in names and "01/rgb/syn_00007.png" in names

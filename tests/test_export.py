@@ -12,7 +12,7 @@ from typer.testing import CliRunner  # noqa: E402
 
 from infantpose.bundle import load_bundle, write_manifest  # noqa: E402
 from infantpose.cli import app  # noqa: E402
-from infantpose.errors import BundleError  # noqa: E402
+from infantpose.errors import BundleError, InfantposeError  # noqa: E402
 from infantpose.export.onnx import export_onnx, max_abs_diff  # noqa: E402
 from infantpose.export.package import export_bundle  # noqa: E402
 from infantpose.export.tensorrt import tensorrt_available  # noqa: E402
@@ -200,3 +200,27 @@ def test_weights_that_are_exactly_fp16_are_stored_as_fp16_losslessly(tmp_path):
     kinds = {i.name: i.data_type for i in onnx.load(str(path)).graph.initializer}
     assert kinds == {"a__fp16": TensorProto.FLOAT16, "b": TensorProto.FLOAT}
     assert store_exact_fp16(path) == {}  # nothing left to convert
+
+
+def test_a_reference_of_another_kind_is_one_error(setup):
+    ck = setup["ckpts"]
+    res = _verify(setup["bundle"], setup["root"], "--reference", f"detector={ck['detector']}", "--reference",
+                  f"pose2d={ck['pose2d']}", "--reference", f"lifter={ck['detector']}")  # fmt: skip
+    assert isinstance(res.exception, InfantposeError) and "is a detector checkpoint, not lifter" in str(res.exception)
+
+
+def test_export_fails_when_every_int8_model_fails_and_leaves_no_temporaries(setup, tmp_path, monkeypatch):
+    from infantpose.export import package
+
+    monkeypatch.setattr(package, "MAX_DRIFT", dict.fromkeys(package.MAX_DRIFT, -1.0))  # nothing can pass
+    monkeypatch.chdir(tmp_path)
+    ck = setup["ckpts"]
+    res = CliRunner().invoke(app, ["export", "--detector", str(ck["detector"]), "--pose2d", str(ck["pose2d"]),
+                                   "--lifter", str(ck["lifter"]), "--out", "b", "--precision", "fp32,int8",
+                                   "--calib-data", str(setup["root"]), "--calib-count", "200"])  # fmt: skip
+    assert res.exit_code == 1, res.output
+    assert "every INT8 model failed" in res.output
+    assert "calibration on 200 real inputs" in res.output  # the count it really used
+    m = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert not any(a["precision"] == "int8" for s in m["stages"].values() for a in s["artifacts"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]  # the quantiser's temporaries stayed out of cwd

@@ -104,6 +104,16 @@ def test_no_infant_result_serialises_as_nulls():
     assert rec["score"] == 0.02
 
 
+def test_json_records_carry_no_float32_noise():
+    import json
+
+    kp2d = np.array([[123.456789, 2.5]], np.float32)
+    r = FrameResult(0, None, 0.1, np.array([1, 2, 3, 4], np.float32), 0.9, False, kp2d,
+                    np.array([0.969], np.float32), np.array([[1.23456, 2, 3]], np.float32))  # fmt: skip
+    text = json.dumps(r.to_json())
+    assert '"kp2d": [[123.46, 2.5]]' in text and '"conf": [0.969]' in text and '"kp3d": [[1.2, 2.0, 3.0]]' in text
+
+
 def test_frames_are_validated():
     from infantpose.runtime.pipeline import check_frame
 

@@ -49,9 +49,9 @@ class FrameResult:
             "box": None if self.box is None else [round(float(v), 2) for v in self.box],
             "score": None if self.score is None else round(float(self.score), 4),
             "tracked": self.tracked,
-            "kp2d": None if self.kp2d is None else np.round(self.kp2d, 2).tolist(),
             # float64 first: a rounded float32 prints as 0.968999981880188.
+            "kp2d": None if self.kp2d is None else np.round(np.asarray(self.kp2d, np.float64), 2).tolist(),
             "conf": None if self.conf is None else np.round(np.asarray(self.conf, np.float64), 3).tolist(),
-            "kp3d": None if self.kp3d is None else np.round(self.kp3d, 1).tolist(),
+            "kp3d": None if self.kp3d is None else np.round(np.asarray(self.kp3d, np.float64), 1).tolist(),
             "ms": {k: round(v, 3) for k, v in self.ms.items()},
         }
