@@ -184,7 +184,7 @@ def _eval_coco(coco: Path, images: Path | None, bundle: Path | None, precision: 
 
     from infantpose.coco import evaluate_coco, format_coco_report, read_coco
     from infantpose.errors import InfantposeError
-    from infantpose.evaluation import read_image
+    from infantpose.fileio import read_image
     from infantpose.runtime.pipeline import Pipeline
     from infantpose.skeleton import get_joint_set
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import cv2
 import numpy as np
 
 from infantpose.datasets import MiniRGBD
 from infantpose.errors import DatasetError
+from infantpose.fileio import read_image
 from infantpose.metrics import (
     Protocol,
     acceleration_error,
@@ -74,30 +74,6 @@ def lift_sequences(lifter: LifterStage, kp2d: np.ndarray, seq: np.ndarray, names
         x = kp2d[idx]
         out[idx] = lifter(causal_windows(x, lifter.window) if lifter.window > 1 else x)
     return out
-
-
-def read_image(path: Any) -> np.ndarray:
-    """A BGR frame from disk; DatasetError names a missing or unreadable file."""
-    img = cv2.imread(str(path))
-    if img is None:
-        raise DatasetError(f"{path}: missing or not a readable image")
-    return img
-
-
-class ImageCache:
-    """Decoded BGR frames kept in memory after the first read (training and verify read frames many times)."""
-
-    def __init__(self) -> None:
-        self._images: dict[Any, np.ndarray] = {}
-
-    def __call__(self, path: Any) -> np.ndarray:
-        img = self._images.get(path)
-        if img is None:
-            img = self._images[path] = read_image(path)
-        return img
-
-    def clear(self) -> None:
-        self._images.clear()
 
 
 def predict_2d(

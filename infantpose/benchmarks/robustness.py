@@ -22,7 +22,8 @@ import cv2
 import numpy as np
 
 from infantpose.datasets import MiniRGBD
-from infantpose.evaluation import load_split, read_image
+from infantpose.evaluation import load_split
+from infantpose.fileio import read_image
 from infantpose.metrics import Protocol, evaluate_3d
 from infantpose.runtime.pipeline import Pipeline, SmoothingConfig
 from infantpose.runtime.tracking import TrackerConfig

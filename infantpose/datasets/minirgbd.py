@@ -27,6 +27,7 @@ import numpy as np
 
 from infantpose.datasets.common import Sample, inside_image, read_joint_rows
 from infantpose.errors import DatasetError
+from infantpose.fileio import atomic_write_bytes
 from infantpose.geometry import MINI_RGBD_INTRINSICS, Intrinsics, box_from_points
 from infantpose.skeleton import MINI_RGBD
 
@@ -250,12 +251,6 @@ def head_segment_thresholds(joints2d: np.ndarray, joints3d: np.ndarray) -> tuple
     return px, mm
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-
-
 def _png(image: np.ndarray, path: Path) -> bytes:
     ok, buf = cv2.imencode(".png", image)
     if not ok:
@@ -292,12 +287,12 @@ def write_frame(
     depth_col = j3[:, 2] * 1000.0
     rows2 = "".join(f"{u:.6f} {v:.6f} {d:.4f} {i}\n" for i, ((u, v), d) in enumerate(zip(uv, depth_col, strict=True)))
     rows3 = "".join(f"{x:.8f} {y:.8f} {z:.8f} {i}\n" for i, (x, y, z) in enumerate(j3))
-    _atomic_write_bytes(joints2d_path(seq_dir, frame), rows2.encode())
-    _atomic_write_bytes(joints3d_path(seq_dir, frame), rows3.encode())
+    atomic_write_bytes(joints2d_path(seq_dir, frame), rows2.encode())
+    atomic_write_bytes(joints3d_path(seq_dir, frame), rows3.encode())
     mpath = mask_path(seq_dir, frame)
-    _atomic_write_bytes(mpath, _png(mask, mpath))
+    atomic_write_bytes(mpath, _png(mask, mpath))
     if depth_mm is not None:
         dpath = seq_dir / "depth" / f"syn_{frame:05d}_depth.png"  # MINI-RGBD names them so
-        _atomic_write_bytes(dpath, _png(depth_mm.astype(np.uint16), dpath))
+        atomic_write_bytes(dpath, _png(depth_mm.astype(np.uint16), dpath))
     rpath = rgb_path(seq_dir, frame)
-    _atomic_write_bytes(rpath, _png(rgb_bgr, rpath))
+    atomic_write_bytes(rpath, _png(rgb_bgr, rpath))

@@ -9,7 +9,7 @@ import numpy as np
 
 from infantpose.datasets import MiniRGBD
 from infantpose.errors import DatasetError
-from infantpose.evaluation import read_image
+from infantpose.fileio import read_image
 from infantpose.preprocess import detector_input, lifter_input, pose_input
 from infantpose.runtime.stages import causal_windows
 from infantpose.skeleton import MPII, map_joints

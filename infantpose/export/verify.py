@@ -24,8 +24,9 @@ import numpy as np
 from infantpose.bundle import Bundle, load_bundle, write_manifest
 from infantpose.datasets import MiniRGBD
 from infantpose.errors import InfantposeError
-from infantpose.evaluation import ImageCache, evaluate, load_split
+from infantpose.evaluation import evaluate, load_split
 from infantpose.export.calibration import calibration_inputs
+from infantpose.fileio import ImageCache
 from infantpose.runtime.backends import load_backend
 from infantpose.runtime.stages import DetectorStage, LifterStage, PoseStage
 

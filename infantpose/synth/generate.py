@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from infantpose.bundle import atomic_write_text
 from infantpose.datasets.minirgbd import CARD, head_segment_thresholds, rgb_path, write_frame
+from infantpose.fileio import atomic_write_text
 from infantpose.geometry import MINI_RGBD_INTRINSICS, Intrinsics, project
 
 GENERATOR_VERSION = "1.1"

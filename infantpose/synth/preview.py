@@ -10,7 +10,7 @@ import numpy as np
 from infantpose.datasets.minirgbd import MiniRGBD
 from infantpose.draw import draw_box, draw_skeleton, tile
 from infantpose.errors import DatasetError
-from infantpose.evaluation import read_image
+from infantpose.fileio import read_image
 from infantpose.skeleton import MINI_RGBD
 
 

@@ -9,7 +9,6 @@ metrics at save time. Files are written atomically and read with
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import torch
 from torch import nn
 
 from infantpose.errors import InfantposeError
+from infantpose.fileio import atomic_path
 
 FORMAT = "infantpose-checkpoint"
 VERSION = 1
@@ -25,10 +25,8 @@ REQUIRED = ("format", "version", "stage", "arch", "model", "params", "state_dict
 
 def atomic_save(obj: Any, path: Path) -> None:
     """torch.save through a temporary file and rename: never a half-written checkpoint."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def make_checkpoint(

@@ -21,7 +21,7 @@ from torch.utils.data import Dataset
 from infantpose.datasets import MiniRGBD, MPIIDataset, MPIInf3DHP, Sample
 from infantpose.detection import encode_box
 from infantpose.errors import DatasetError
-from infantpose.evaluation import ImageCache
+from infantpose.fileio import ImageCache
 from infantpose.geometry import (
     MINI_RGBD_INTRINSICS,
     Intrinsics,

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from infantpose.errors import InfantposeError
+from infantpose.fileio import ImageCache
 from infantpose.metrics import Protocol, box_iou, evaluate_2d, evaluate_3d
 from infantpose.posture import back_view_share
 from infantpose.skeleton import MPII
@@ -184,7 +185,7 @@ def _fit_pretrained_pose(
     model, kwargs = build_pretrained()
     fit_s = _spread(train_s, int(r.get("fit_frames", 2000)))
     raw = PoseStage(TorchBackend(model, "blazepose"), params)  # no regressor yet: the heatmap joints
-    cache = D.ImageCache()
+    cache = ImageCache()
     preds = []
     for i in range(0, len(fit_s), 32):
         preds.append(_pose_on_samples(raw, fit_s[i : i + 32], cache))
@@ -232,7 +233,7 @@ def _validate_pose(val_s: list, params: dict, arch: str) -> Any:
     vis = np.stack([s.visible for s in val_s])
     thr = np.array([s.pckh_2d if s.pckh_2d else np.nan for s in val_s])
     boxes = np.stack([s.box for s in val_s])
-    cache = D.ImageCache()
+    cache = ImageCache()
 
     def validate(model: torch.nn.Module) -> dict[str, float]:
         stage = PoseStage(TorchBackend(model, arch, next(model.parameters()).device), params)
@@ -249,7 +250,7 @@ def _validate_detector(val_s: list, params: dict, arch: str) -> Any:
     from infantpose.runtime.stages import DetectorStage
 
     gt = np.stack([s.box for s in val_s])
-    cache = D.ImageCache()
+    cache = ImageCache()
 
     def validate(model: torch.nn.Module) -> dict[str, float]:
         stage = DetectorStage(TorchBackend(model, arch, next(model.parameters()).device), params)
@@ -344,7 +345,7 @@ def predicted_2d(pose2d: Path, samples: list, cache_file: Path) -> dict[str, np.
     from infantpose.train.checkpoint import model_from_checkpoint
 
     stage = PoseStage(TorchBackend(model_from_checkpoint(ck), ck["arch"]), ck["params"])
-    cache = D.ImageCache()
+    cache = ImageCache()
     groups: dict[str, list] = {}
     for s in samples:
         groups.setdefault(s.sequence, []).append(s)

