@@ -7,7 +7,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 # torch/torchvision pinned to the builds measured in ARCHITECTURE.md.
 TORCH_PINS := "torch==2.14.1" "torchvision==0.29.1"
 
-.PHONY: demo test lint bench peer-mediapipe train-default weights clean
+.PHONY: demo test test-runtime lint bench peer-mediapipe train-default weights clean
 
 $(VENV)/.base: pyproject.toml
 	@./scripts/setup-system.sh
@@ -31,6 +31,12 @@ weights: $(VENV)/.full
 test: $(VENV)/.full weights
 	$(VENV)/bin/ruff check infantpose tests
 	$(PY) -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then exit 0; else exit $$rc; fi
+
+# The torch-free tests on the runtime-only install (pip install . + pytest): what a deployment has.
+test-runtime:
+	@test -x .venv-runtime/bin/python || $(PYTHON) -m venv .venv-runtime
+	.venv-runtime/bin/pip install -q . pytest
+	.venv-runtime/bin/python -m pytest -q -p no:cacheprovider
 
 # The whole default recipe: generate -> train -> evaluate -> export + verify the shipped bundle
 # (resumable; the detector's 5 epochs dominate; README "Default models" has the measured parts).

@@ -66,7 +66,9 @@ def make_mpii(root: Path, n: int = 3, seed: int = 0) -> list[dict]:
 
 def make_mpi_inf_3dhp(root: Path, frames: int = 5, cameras: int = 14, seed: int = 0) -> np.ndarray:
     """Write S1/Seq1/annot.mat with annot2/annot3 cells; returns annot3 of camera 0 (F, 84)."""
-    from scipy.io import savemat
+    import pytest
+
+    savemat = pytest.importorskip("scipy.io", reason="writing .mat files needs scipy (the train extra)").savemat
 
     rng = np.random.default_rng(seed)
     a2 = np.empty((cameras, 1), dtype=object)

@@ -1,5 +1,6 @@
 """Runtime: torch-free pipeline, sources (file, folder, live MJPEG with restart), sinks,
-signals and one-line errors. The bundle is exported from random-initialised models."""
+signals and one-line errors. Tests that take the ``env`` fixture export a bundle from
+random-initialised models (torch); the others run on the runtime-only install."""
 
 import json
 import os
@@ -18,13 +19,12 @@ from infantpose.runtime.sources import Source, redact_url
 
 from .fixtures import make_bundle, make_minirgbd
 
-pytest.importorskip("torch", reason="building the test bundle needs the train/export extras")
-
 PY = sys.executable
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
+    pytest.importorskip("torch", reason="building the test bundle needs the train/export extras")
     tmp = tmp_path_factory.mktemp("runtime")
     data = tmp / "data"
     make_minirgbd(data, sequences=("01", "11"), frames=110)
