@@ -17,7 +17,7 @@ from infantpose.benchmarks.harness import run_clip
 from infantpose.bundle import load_bundle
 from infantpose.errors import InfantposeError
 from infantpose.runtime.pipeline import Pipeline, SmoothingConfig
-from infantpose.runtime.stages import DetectorStage, LifterStage, PoseStage
+from infantpose.runtime.stages import STAGE_CLASSES, make_stage
 from infantpose.runtime.tracking import TrackerConfig
 
 
@@ -61,12 +61,12 @@ def seed_row(clip: list[np.ndarray], lifter_params: dict[str, Any], frames: int 
 
     torch.manual_seed(0)
     stages: dict[str, Any] = {}
-    for name, cls in (("detector", DetectorStage), ("pose2d", PoseStage), ("lifter", LifterStage)):
+    for name in STAGE_CLASSES:
         r = get_recipe(name, "seed")
         stats = {k: lifter_params[k] for k in ("mean_2d", "std_2d", "mean_3d", "std_3d")}
         params = {**r["params"], **(stats if name == "lifter" else {})}
         model = build_model(r["arch"], **r["model"]).eval()
-        stages[name] = cls(TorchBackend(model, r["arch"]), params)
+        stages[name] = make_stage(name, TorchBackend(model, r["arch"]), params)
     row = run_clip(_pipeline(stages, 1), clip[:frames], warmup=1)
     return {
         "name": "seed architecture, pytorch eager (speed only)",

@@ -28,9 +28,9 @@ from infantpose.evaluation import evaluate, load_split
 from infantpose.export.calibration import calibration_inputs
 from infantpose.fileio import ImageCache
 from infantpose.runtime.backends import load_backend
-from infantpose.runtime.stages import DetectorStage, LifterStage, PoseStage
+from infantpose.runtime.stages import STAGE_CLASSES, make_stage
 
-STAGES = {"detector": DetectorStage, "pose2d": PoseStage, "lifter": LifterStage}
+STAGES = tuple(STAGE_CLASSES)
 RAW_OUTPUT = {"detector": "centre", "pose2d": "heatmaps", "lifter": "kp3d"}
 
 
@@ -116,11 +116,11 @@ def verify_bundle(
     for fmt, precision in artifact_sets(bundle):
         log(f"{fmt}/{precision}: evaluating through the runtime")
         stages, raw_diff, latency, providers = {}, {}, {}, set()
-        for s, cls in STAGES.items():
+        for s in STAGES:
             art = bundle.select(s, precision, fmt)
             backend = load_backend(bundle.path(art), art.format, device, artifact=art)
             providers.add(backend.name)
-            stages[s] = cls(backend, bundle.stage(s).params)
+            stages[s] = make_stage(s, backend, bundle.stage(s).params)
             name = backend.input_names[0]
             out = backend({name: probes[s]})
             key = RAW_OUTPUT[s]

@@ -24,7 +24,7 @@ from infantpose.runtime.backends import load_backend
 from infantpose.runtime.result import FrameResult
 from infantpose.runtime.smoothing import OneEuroFilter
 from infantpose.runtime.sources import Source
-from infantpose.runtime.stages import DetectorStage, LifterStage, PoseStage
+from infantpose.runtime.stages import STAGE_CLASSES, DetectorStage, LifterStage, PoseStage, make_stage
 from infantpose.runtime.tracking import Tracker, TrackerConfig
 
 DEFAULT_BUNDLE = Path(__file__).resolve().parent.parent / "assets" / "bundle"
@@ -114,12 +114,12 @@ class Pipeline:
         if f"{precision} {fmt}" not in have:  # never a silent FP32 run when no stage has the precision asked for
             raise BundleError(f"{root}: the bundle has no {precision} {fmt} model (it has: {', '.join(have)})")
         stages = {}
-        for name, cls_ in (("detector", DetectorStage), ("pose2d", PoseStage), ("lifter", LifterStage)):
+        for name in STAGE_CLASSES:
             art = bundle.select(name, precision, fmt)
             params = dict(bundle.stage(name).params)
             if name == "pose2d" and view is not None:
                 params["view"] = view
-            stages[name] = cls_(load_backend(bundle.path(art), art.format, device, threads, art), params)
+            stages[name] = make_stage(name, load_backend(bundle.path(art), art.format, device, threads, art), params)
         return cls(
             stages["detector"], stages["pose2d"], stages["lifter"], bundle.manifest.joint_set, tracker, smoothing,
             min_score,

@@ -223,3 +223,15 @@ def causal_windows(sequence: np.ndarray, window: int) -> np.ndarray:
     f = len(sequence)
     idx = np.arange(f)[:, None] + np.arange(-window + 1, 1)[None]
     return sequence[np.clip(idx, 0, f - 1)]
+
+
+# The one map from a stage's name (bundle, checkpoint, CLI) to the runtime class that runs it.
+STAGE_CLASSES: dict[str, type] = {"detector": DetectorStage, "pose2d": PoseStage, "lifter": LifterStage}
+
+
+def make_stage(name: str, backend: Backend, params: dict[str, Any]) -> DetectorStage | PoseStage | LifterStage:
+    """The runtime stage ``name`` ("detector", "pose2d", "lifter") over ``backend`` with its params."""
+    try:
+        return STAGE_CLASSES[name](backend, params)
+    except KeyError:
+        raise ValueError(f"unknown stage {name!r} (known: {', '.join(STAGE_CLASSES)})") from None

@@ -49,9 +49,8 @@ class TorchBackend:
 
 def stage_from_checkpoint(ckpt: dict[str, Any], device: str = "cpu") -> Any:
     """The runtime stage (DetectorStage / PoseStage / LifterStage) running a checkpoint's model."""
-    from infantpose.runtime.stages import DetectorStage, LifterStage, PoseStage
+    from infantpose.runtime.stages import make_stage
     from infantpose.train.checkpoint import model_from_checkpoint
 
     backend = TorchBackend(model_from_checkpoint(ckpt), ckpt["arch"], device)
-    stage = {"detector": DetectorStage, "pose2d": PoseStage, "lifter": LifterStage}[ckpt["stage"]]
-    return stage(backend, ckpt["params"])
+    return make_stage(ckpt["stage"], backend, ckpt["params"])
