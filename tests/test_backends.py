@@ -35,3 +35,35 @@ def test_int8_and_fp32_lifters_agree_on_the_shipped_bundle():
 def test_unknown_device_is_a_clear_error():
     with pytest.raises(InfantposeError, match="unknown device 'npu'"):
         OnnxRuntimeBackend(LIFTER, device="npu")
+
+
+def test_a_backend_closes_and_is_a_context_manager():
+    with OnnxRuntimeBackend(LIFTER) as b:
+        name = b.input_names[0]
+        assert b.input_ranks[name] == 3 and b.output_ranks["kp3d"] == 3
+        b({name: np.zeros((1, 32, 27), np.float32)})
+    with pytest.raises(InfantposeError, match="closed"):
+        b({name: np.zeros((1, 32, 27), np.float32)})
+
+
+def test_tensor_ranks_are_checked_against_the_manifest():
+    from dataclasses import replace
+
+    from infantpose.bundle import load_bundle
+    from infantpose.errors import BundleError
+    from infantpose.runtime.backends import load_backend
+
+    bundle = load_bundle(DEFAULT_BUNDLE)
+    art = bundle.artifact("lifter")
+    load_backend(bundle.path(art), "onnx", "cpu", 1, art).close()
+    spec = replace(art.inputs[0], shape=art.inputs[0].shape[:2])  # the manifest now says 2 dimensions
+    with pytest.raises(BundleError, match="has 3 dimensions in the model, 2 in the manifest"):
+        load_backend(bundle.path(art), "onnx", "cpu", 1, replace(art, inputs=[spec]))
+
+
+def test_a_pipeline_releases_its_models():
+    from infantpose.runtime.pipeline import Pipeline
+
+    with Pipeline.from_bundle(device="cpu") as pipe:
+        pipe(np.zeros((96, 128, 3), np.uint8))
+    assert pipe.pose.backend.session is None and pipe.lifter.backend.session is None

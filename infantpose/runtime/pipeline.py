@@ -125,6 +125,19 @@ class Pipeline:
             min_score,
         )  # fmt: skip
 
+    def close(self) -> None:
+        """Release the three stages' models (and their device memory); the pipeline cannot run after."""
+        for stage in (self.detector, self.pose, self.lifter):
+            close = getattr(stage.backend, "close", None)
+            if close is not None:
+                close()
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def reset(self) -> None:
         """Forget tracking, the temporal window and the filters (e.g. between videos)."""
         self.tracker.reset()

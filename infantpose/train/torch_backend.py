@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from infantpose.runtime.backends.base import Closing
+
 # Tensor names per architecture: the same names the ONNX export uses.
 IO_NAMES: dict[str, tuple[list[str], list[str]]] = {
     "centre": (["image"], ["centre", "size", "offset"]),
@@ -20,7 +22,7 @@ IO_NAMES: dict[str, tuple[list[str], list[str]]] = {
 }
 
 
-class TorchBackend:
+class TorchBackend(Closing):
     """Runs an eval-mode ``nn.Module`` on float32 numpy inputs (batched, no grad)."""
 
     def __init__(self, model: nn.Module, arch: str, device: str | torch.device = "cpu", batch: int = 64) -> None:
@@ -29,7 +31,15 @@ class TorchBackend:
         self.device = torch.device(device)
         self.batch = batch
         self.input_names, self.output_names = IO_NAMES[arch]
+        self.input_ranks: dict[str, int] = {}  # a PyTorch module does not declare them
+        self.output_ranks: dict[str, int] = {}
         self.name = f"pytorch/{self.device.type}"
+
+    def close(self) -> None:
+        """Drop the model (and the CUDA allocator's cached blocks when it ran on a GPU)."""
+        self.model = None
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
 
     @torch.no_grad()
     def __call__(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

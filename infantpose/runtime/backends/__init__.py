@@ -63,6 +63,11 @@ def check_io(backend: Backend, artifact: Artifact, path: str | Path) -> None:
             raise BundleError(
                 f"{path}: the model's {kind} ({', '.join(sorted(have))}) are not the manifest's ({', '.join(names)})"
             )
+        ranks = getattr(backend, f"{kind[:-1]}_ranks", {})
+        for t in want:
+            if t.name in ranks and ranks[t.name] != len(t.shape):
+                raise BundleError(f"{path}: {kind[:-1]} {t.name!r} has {ranks[t.name]} dimensions in the model, "
+                                  f"{len(t.shape)} in the manifest")  # fmt: skip
 
 
 __all__ = ["DEVICES", "Backend", "check_io", "load_backend", "resolve_device"]

@@ -13,10 +13,31 @@ class Backend(Protocol):
 
     Inputs and outputs are float32 numpy arrays keyed by the model's tensor
     names; ``name`` says what runs it (e.g. "onnxruntime/CPUExecutionProvider").
+    ``input_ranks`` / ``output_ranks``: the number of dimensions of each tensor, checked
+    against the bundle's tensor specs at load. ``close()`` releases the model and its
+    memory (device memory and streams on a GPU); a closed backend cannot run again.
+    Backends are context managers (:class:`Closing`).
     """
 
     name: str
     input_names: list[str]
     output_names: list[str]
+    input_ranks: dict[str, int]
+    output_ranks: dict[str, int]
 
     def __call__(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]: ...
+
+    def close(self) -> None: ...
+
+
+class Closing:
+    """``with backend: ...`` closes it at the end of the block (mixin for the backends)."""
+
+    def close(self) -> None:  # pragma: no cover - every backend defines its own
+        raise NotImplementedError
+
+    def __enter__(self) -> Closing:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from infantpose.errors import BundleError, InfantposeError
+from infantpose.runtime.backends.base import Closing
 
 # Provider lists per device, best first. onnxruntime falls back along the list.
 PROVIDERS: dict[str, list[str]] = {
@@ -34,7 +35,7 @@ def default_threads() -> int:
     return max(1, cores - 1)
 
 
-class OnnxRuntimeBackend:
+class OnnxRuntimeBackend(Closing):
     """An ``onnxruntime.InferenceSession`` over one model file.
 
     Args:
@@ -85,8 +86,16 @@ class OnnxRuntimeBackend:
             raise BundleError(f"{path}: onnxruntime cannot load the model ({text})") from None
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.output_names = [o.name for o in self.session.get_outputs()]
+        self.input_ranks = {i.name: len(i.shape) for i in self.session.get_inputs()}
+        self.output_ranks = {o.name: len(o.shape) for o in self.session.get_outputs()}
         self.name = f"onnxruntime/{self.session.get_providers()[0]}"
 
     def __call__(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        if self.session is None:
+            raise InfantposeError(f"{self.name}: the backend was closed")
         feed = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in inputs.items()}
         return dict(zip(self.output_names, self.session.run(self.output_names, feed), strict=True))
+
+    def close(self) -> None:
+        """Drop the session (onnxruntime frees its memory, and a GPU provider's, with it)."""
+        self.session = None

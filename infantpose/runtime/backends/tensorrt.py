@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from infantpose.errors import BundleError, InfantposeError
+from infantpose.runtime.backends.base import Closing
 
 
 def _check(result: tuple) -> tuple:
@@ -21,8 +22,9 @@ def _check(result: tuple) -> tuple:
     return tuple(rest)
 
 
-class TensorRTBackend:
-    """Deserialises an engine and runs it with explicit device buffers (grown on demand)."""
+class TensorRTBackend(Closing):
+    """Deserialises an engine and runs it on its own CUDA stream with explicit device buffers
+    (grown on demand); :meth:`close` frees the buffers, destroys the stream and the engine."""
 
     def __init__(self, path: str | Path) -> None:
         try:
@@ -45,6 +47,8 @@ class TensorRTBackend:
         mode = trt.TensorIOMode.INPUT
         self.input_names = [n for n in names if engine.get_tensor_mode(n) == mode]
         self.output_names = [n for n in names if engine.get_tensor_mode(n) != mode]
+        self.input_ranks = {n: len(engine.get_tensor_shape(n)) for n in self.input_names}
+        self.output_ranks = {n: len(engine.get_tensor_shape(n)) for n in self.output_names}
         (self.stream,) = _check(cudart.cudaStreamCreate())
         self._buffers: dict[str, tuple[int, int]] = {}  # name -> (pointer, bytes)
         self.name = f"tensorrt/{trt.__version__}"
@@ -59,6 +63,8 @@ class TensorRTBackend:
         return ptr
 
     def __call__(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        if self.stream is None:
+            raise InfantposeError(f"{self.name}: the backend was closed")
         cudart = self._cudart
         h2d, d2h = cudart.cudaMemcpyKind.cudaMemcpyHostToDevice, cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost
         for name in self.input_names:
@@ -80,6 +86,21 @@ class TensorRTBackend:
         _check(cudart.cudaStreamSynchronize(self.stream))
         return {k: v.astype(np.float32, copy=False) for k, v in outs.items()}
 
-    def __del__(self) -> None:
+    def close(self) -> None:
+        """Free the device buffers, destroy the stream, then the context and the engine (in that order)."""
+        cudart = getattr(self, "_cudart", None)
+        if cudart is None:
+            return
+        if getattr(self, "stream", None) is not None:
+            cudart.cudaStreamSynchronize(self.stream)
         for ptr, _ in getattr(self, "_buffers", {}).values():
-            self._cudart.cudaFree(ptr)
+            cudart.cudaFree(ptr)
+        self._buffers = {}
+        if getattr(self, "stream", None) is not None:
+            cudart.cudaStreamDestroy(self.stream)
+            self.stream = None
+        self.context = None
+        self.engine = None
+
+    def __del__(self) -> None:  # a backend nobody closed still gives its device memory back
+        self.close()
