@@ -38,8 +38,13 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {r['name']} | {r['tracking']['fps']:.1f} | {r['detector_every_frame']['fps']:.1f} | "
             f"{stage_ms[0]:.2f} | {stage_ms[1]:.2f} | {stage_ms[2]:.2f} | "
             f"{_ms(r, 'tracking', 'total'):.2f} / {_ms(r, 'tracking', 'total', 'p99'):.2f} | "
-            f"{live['capture_to_result_ms']['p99']:.1f} ({live['p99_in_frame_intervals']:.2f}) | "
-            f"{live['dropped']} of {live['published']} | {sum(r['model_mb'].values()):.1f} |"
+            + (
+                f"{live['capture_to_result_ms']['p99']:.1f} ({live['p99_in_frame_intervals']:.2f}) | "
+                f"{live['dropped']} of {live['published']} | "
+                if live
+                else "- | - | "
+            )
+            + f"{sum(r['model_mb'].values()):.1f} |"
         )
     for r in report.get("torch_rows", []):
         stage_ms = [_stage_ms(r, s) for s in STAGES]
@@ -97,7 +102,7 @@ def ratios(report: dict[str, Any]) -> list[dict[str, Any]]:
         v = fps["onnxruntime int8"] / fps["onnxruntime fp32"]
         out.append({"what": "onnxruntime int8 / fp32", "value": v, "unit": "x", "target": ">= 1.3x", "met": v >= 1.3})
     for r in report["rows"]:
-        v = r["live"]["p99_in_frame_intervals"]
+        v = (r["live"] or {}).get("p99_in_frame_intervals")
         if v is not None:
             out.append({"what": f"{r['name']}: live capture-to-result p99 (30 fps)", "value": v,
                         "unit": " frame intervals", "target": "<= 2", "met": v <= 2.0})  # fmt: skip

@@ -119,8 +119,10 @@ def _pipeline_rows(
         every = run_clip(load_pipeline(root, precision, fmt, device, threads, detector_period=1), clip)
         log(f"{name}: batch throughput {', '.join(map(str, batches))}")
         batch = batch_throughput(pipe, stage_inputs(pipe, clip), batches)
-        log(f"{name}: live path at 30 fps for {live_seconds:.0f} s")
-        live = live_latency(pipe, clip, 30.0, live_seconds)
+        live = None  # --live-seconds 0: the live path is not measured
+        if live_seconds > 0:
+            log(f"{name}: live path at 30 fps for {live_seconds:.0f} s")
+            live = live_latency(pipe, clip, 30.0, live_seconds)
         arts = {s: b.select(s, precision, fmt) for s in b.manifest.stages}
         rows.append({
             "name": name,
