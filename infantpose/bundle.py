@@ -169,7 +169,7 @@ def check_params(stage: str, params: dict[str, Any], source: str = MANIFEST) -> 
         _number(params, "padding", stage, source)
         _number(params, "sigma", stage, source, required=False)
         choice("decoder", ("argmax", "quarter", "dark"), "dark")
-        choice("view", ("front", "any"), "any")
+        choice("view", ("auto", "front", "any"), "any")
     _numbers(params, "input_size", stage, source, 2, positive=True)
     _numbers(params, "mean", stage, source, 3)
     _numbers(params, "std", stage, source, 3, positive=True)

@@ -16,10 +16,11 @@ TRACKER_DEFAULTS = TrackerConfig()  # the runtime's defaults, shown in --help
 # Declared choices: a wrong value is a one-line usage error naming them, before any work starts.
 Precision = Literal["fp32", "fp16", "int8"]
 Protocol = Literal["standard", "seed"]
-View = Literal["front", "any"]
+View = Literal["auto", "front", "any"]
 VIEW_HELP = (
-    "Side of the infant the camera sees: front (supine under the camera, or facing it: left/right put "
-    "where a front view shows them) or any (the network's labels as they are; prone infants). Default: the bundle's."
+    "Side of the infant the camera sees: auto (a vote over the recording, front unless clearly a back view), "
+    "front (always: supine under the camera, or facing it) or any (the network's labels as they are). "
+    "Default: the bundle's."
 )
 
 app = typer.Typer(

@@ -11,9 +11,15 @@ import numpy as np
 from infantpose.skeleton import MPII, JointSet
 
 # What the 2D stage assumes about the side of the body facing the camera (params["view"]):
-# "front": the camera sees the infant's front (supine under a camera, sitting facing it), so each
-# left/right pair is put on the side a front view shows it; "any": the network's labels as they are.
-VIEWS = ("front", "any")
+# "auto": limbs follow the torso in every frame, and in a recording the torso's side is a vote over
+#   the track with a prior for the front (a supine infant under the camera) that clear evidence of a
+#   back view (a prone infant) overturns; a single photo keeps the network's own torso;
+# "front": the camera sees the infant's front, always (each pair put where a front view shows it);
+# "any": the network's labels as they are.
+VIEWS = ("auto", "front", "any")
+VOTE_PRIOR = 5.0  # pseudo-frames of front view every track starts with
+VOTE_BACK = 0.6  # back view once this share of (frames + prior) shows the back
+VOTE_WINDOW = 90  # frames a track's vote looks back over
 
 
 def _torso(kp: np.ndarray, joints: JointSet) -> tuple[np.ndarray, np.ndarray]:
@@ -54,7 +60,43 @@ def front_view(kp2d: np.ndarray, conf: np.ndarray, joints: JointSet = MPII) -> t
 
 def back_view_share(kp2d: np.ndarray, joints: JointSet = MPII) -> float:
     """Fraction of (N, J, 2) px poses whose hips or shoulders a front view would swap (seen from behind)."""
+    return float(np.mean(torso_back_view(kp2d, joints))) if len(kp2d) else 0.0
+
+
+def torso_back_view(kp2d: np.ndarray, joints: JointSet = MPII) -> np.ndarray:
+    """(N,) bool: the (N, J, 2) px poses whose hips or shoulders are in back-view order."""
     kp = np.asarray(kp2d, np.float64)
     mended, _ = front_view(kp, np.ones(kp.shape[:2]), joints)
     torso = [joints.index(n) for n in ("l_hip", "r_hip", "l_shoulder", "r_shoulder")]
-    return float(np.mean(np.any(mended[:, torso] != kp[:, torso], axis=(1, 2)))) if len(kp) else 0.0
+    return np.any(mended[:, torso] != kp[:, torso], axis=(1, 2))
+
+
+def set_view(
+    kp2d: np.ndarray, conf: np.ndarray, back: np.ndarray, joints: JointSet = MPII
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every left/right pair in the order a front view (``back`` False) or a back view (True) shows it.
+
+    (N, J, 2) px, (N, J) confidences and (N,) bool in; new arrays out.
+    """
+    kp, conf = front_view(kp2d, conf, joints)
+    back = np.asarray(back, bool)
+    perm = joints.flip_permutation()
+    kp[back], conf[back] = kp[back][:, perm], conf[back][:, perm]
+    return kp, conf
+
+
+def limbs_follow_torso(kp2d: np.ndarray, conf: np.ndarray, joints: JointSet = MPII) -> tuple[np.ndarray, np.ndarray]:
+    """Each frame's limbs put on the side its torso (as the network labelled it) shows them."""
+    return set_view(kp2d, conf, torso_back_view(kp2d, joints), joints)
+
+
+def vote_back(flags: list[bool] | np.ndarray) -> bool:
+    """Whether a track's recent torso views (True: back) outvote the prior for a front view."""
+    n = len(flags)
+    return bool(n and float(np.sum(flags)) / (n + VOTE_PRIOR) > VOTE_BACK)
+
+
+def causal_votes(flags: np.ndarray, window: int = VOTE_WINDOW) -> np.ndarray:
+    """(N,) bool: per frame of one recording, :func:`vote_back` over the frames up to it (as live)."""
+    flags = np.asarray(flags, bool)
+    return np.array([vote_back(flags[max(0, i + 1 - window) : i + 1]) for i in range(len(flags))], bool)

@@ -81,3 +81,23 @@ def test_back_view_share_counts_poses_seen_from_behind():
     assert back_view_share(front) == 0.0
     assert back_view_share(back) == 1.0
     assert back_view_share(np.concatenate([front, back[:1]])) == pytest.approx(0.2)
+
+
+def test_auto_view_limbs_follow_the_torso_and_a_track_votes():
+    from infantpose.posture import causal_votes, limbs_follow_torso, set_view, torso_back_view, vote_back
+
+    front = _body(30.0)
+    perm = MPII.flip_permutation()
+    back = front[:, perm]  # a prone infant: every pair in back-view order
+    legs_wrong = back.copy()
+    j = MPII.index
+    legs_wrong[0, [j("l_knee"), j("r_knee")]] = legs_wrong[0, [j("r_knee"), j("l_knee")]]
+    mended, _ = limbs_follow_torso(legs_wrong, np.ones((1, MPII.num_joints)))
+    np.testing.assert_allclose(mended, back)  # the torso says back: the knees follow it
+    assert torso_back_view(np.concatenate([front, back])).tolist() == [False, True]
+    turned, _ = set_view(front, np.ones((1, MPII.num_joints)), np.array([True]))
+    np.testing.assert_allclose(turned, back)
+    assert not vote_back([True])  # one frame never outvotes the front prior
+    assert vote_back([True] * 20) and not vote_back([True, False] * 10)
+    votes = causal_votes(np.array([True] * 20))
+    assert not votes[:7].any() and votes[-1]  # a prone recording turns to back after a few frames

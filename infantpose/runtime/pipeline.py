@@ -19,7 +19,7 @@ import numpy as np
 
 from infantpose.bundle import load_bundle
 from infantpose.errors import BundleError
-from infantpose.posture import VIEWS, upright_angle
+from infantpose.posture import VIEWS, VOTE_WINDOW, set_view, torso_back_view, upright_angle, vote_back
 from infantpose.runtime.backends import load_backend
 from infantpose.runtime.result import FrameResult
 from infantpose.runtime.smoothing import OneEuroFilter
@@ -77,6 +77,9 @@ class Pipeline:
         # Networks trained on upright people get crops turned along the body (degrees, None: unknown).
         self._upright = bool(pose.params.get("upright"))
         self._rotation: float | None = None
+        # view "auto": the torso views (True: back) of the track so far, for the vote; off for a photo.
+        self._views: deque[bool] | None = deque(maxlen=VOTE_WINDOW) if pose.params.get("view") == "auto" else None
+        self._vote = True
         self._index = 0
         self.last_frame: np.ndarray | None = None  # the frame of the latest result (for overlays)
 
@@ -142,6 +145,8 @@ class Pipeline:
         """Forget tracking, the temporal window and the filters (e.g. between videos)."""
         self.tracker.reset()
         self._rotation = None
+        if self._views is not None:
+            self._views.clear()
         self._history.clear()
         self._f2d.reset()
         self._f3d.reset()
@@ -179,11 +184,18 @@ class Pipeline:
         kp, conf = self.pose([frame], box[None], None if self._rotation is None else np.array([self._rotation]))
         if self._upright:
             self._rotation = float(upright_angle(kp)[0])
+        if self._views is not None and self._vote:
+            frame_back = bool(torso_back_view(kp)[0])
+            self._views.append(frame_back)
+            if vote_back(list(self._views)) != frame_back:  # the track outvotes this frame: turn it round
+                kp, conf = set_view(kp, conf, np.array([not frame_back]))
         kp2d, conf = kp[0], conf[0]
         ms["pose2d"] = (time.perf_counter() - t0) * 1000
         if not self.tracker.update(kp2d, conf, (w, h), box):
             self._history.clear()  # the window must not mix poses across a loss of tracking
             self._rotation = None
+            if self._views is not None:
+                self._views.clear()
         self._history.append(kp2d)
         t0 = time.perf_counter()
         if self.lifter.window > 1:
@@ -203,11 +215,11 @@ class Pipeline:
         """Process an unrelated photo on its own: detector, no tracking, window or smoothing carried over."""
         self.reset()
         enabled = self.smoothing.enabled
-        self.smoothing.enabled = False
+        self.smoothing.enabled, self._vote = False, False  # a photo keeps the network's own torso
         try:
             return self(frame, 0.0, index, name)
         finally:
-            self.smoothing.enabled = enabled
+            self.smoothing.enabled, self._vote = enabled, True
             self.reset()
 
     def stream(self, source: Source, max_frames: int | None = None) -> Iterator[FrameResult]:

@@ -18,7 +18,7 @@ import numpy as np
 
 from infantpose.detection import boxes_to_frame, decode_boxes
 from infantpose.heatmaps import apply_joint_regressor, decode_heatmaps, heatmaps_to_image
-from infantpose.posture import front_view, upright_angle
+from infantpose.posture import front_view, limbs_follow_torso, upright_angle
 from infantpose.preprocess import (
     denormalize_3d,
     detector_input,
@@ -176,8 +176,11 @@ class PoseStage:
             [heatmaps_to_image(c, k[1], k[2], hm_size, float(r)) for c, k, r in zip(coords, crops, rot, strict=True)]
         )
         kp, conf = apply_joint_regressor(kp, conf, p.get("joint_regressor"))
-        if p.get("view", "any") == "front":
+        view = p.get("view", "any")
+        if view == "front":
             kp, conf = front_view(kp, conf)
+        elif view == "auto":  # the track's vote (Pipeline) may still turn the whole body round
+            kp, conf = limbs_follow_torso(kp, conf)
         self.timer.mark("post")
         return kp, conf
 

@@ -52,7 +52,7 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
         "pretrained": "blazepose",
         "params": {"input_size": [256, 256], "padding": 2.0, "heatmap_stride": 4, "decoder": "dark",
                    "sigma": 2.0, "mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0], "colour": "RGB",
-                   "upright": True, "view": "front"},
+                   "upright": True, "view": "auto"},
         "epochs": 0, "batch": 32, "lr": 0.0, "fit_frames": 1500, "val_frames": 300,
     },
     ("pose2d", "edge-effnet"): {
