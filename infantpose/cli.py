@@ -306,7 +306,9 @@ def verify(
     tol_fp32: float = typer.Option(0.05, help="FP32: largest |delta MPJPE| in mm."),
     tol_fp16: float = typer.Option(0.5, help="FP16: largest |delta MPJPE| in mm."),
     tol_int8: float = typer.Option(2.0, help="INT8: largest |delta MPJPE| in mm."),
-    tol_heatmap: float = typer.Option(1e-4, help="FP32: largest heatmap max abs difference."),
+    tol_output: float = typer.Option(
+        1e-4, help="FP32: largest difference of any output of any stage, relative to that output's range."
+    ),
     json_out: Path | None = typer.Option(None, "--json", help="Write the result as JSON."),
     markdown: Path | None = typer.Option(None, help="Write the result table as markdown."),
     record: bool = typer.Option(
@@ -329,7 +331,7 @@ def verify(
             if not sep:
                 raise InfantposeError(f"--reference {item}: expected STAGE=PATH (detector, pose2d, lifter)")
             refs[stage] = Path(path)
-    tol = Tolerances(tol_fp32, tol_fp16, tol_int8, tol_heatmap)
+    tol = Tolerances(tol_fp32, tol_fp16, tol_int8, tol_output)
     result = verify_bundle(bundle, data, split, refs, tol, protocol, device, limit, log=typer.echo, record=record)
     table = format_rows(result)
     typer.echo(table)

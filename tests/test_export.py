@@ -125,7 +125,8 @@ def test_verify_passes_and_reports_every_row(setup, tmp_path):
     rows = {(r["format"], r["precision"]): r for r in result["rows"]}
     assert set(rows) == {("pytorch", "fp32"), ("onnx", "fp32"), ("onnx", "fp16"), ("onnx", "int8")}
     fp32 = rows[("onnx", "fp32")]
-    assert fp32["max_abs_diff"]["pose2d"] < 1e-4
+    assert set(fp32["max_abs_diff"]["detector"]) == {"centre", "size", "offset"}  # every named output
+    assert all(d["rtol"] < 1e-4 for s in fp32["max_abs_diff"].values() for d in s.values())
     assert abs(fp32["delta_mm"]) <= 0.05
     assert abs(rows[("onnx", "fp16")]["delta_mm"]) <= 0.5
     assert np.isfinite(rows[("onnx", "int8")]["delta_mm"])  # INT8 runs end to end; its delta is reported
