@@ -122,3 +122,42 @@ def test_frames_are_validated():
                      "shape"), (np.zeros((0, 4, 3), np.uint8), "shape"), (np.zeros((4, 4, 3)), "uint8")):  # fmt: skip
         with pytest.raises(ValueError, match=msg):
             check_frame(bad)
+
+
+def test_the_live_window_is_the_offline_window():
+    """The pipeline's causal window (frame by frame) equals evaluation's and training's (whole sequence)."""
+    from infantpose.runtime.pipeline import Pipeline, SmoothingConfig
+    from infantpose.runtime.stages import causal_windows
+
+    rng = np.random.default_rng(0)
+    base = rng.uniform(200, 300, (MPII.num_joints, 2))
+    poses = base + rng.normal(0, 2, (12, MPII.num_joints, 2))  # a body moving a little: tracked throughout
+    seen = []
+
+    class Detector:
+        params = {"score_threshold": 0.1}
+
+        def __call__(self, frames):
+            return np.array([[150.0, 150.0, 350.0, 350.0]]), np.array([0.9])
+
+    class Pose:
+        params: dict = {}
+        calls = 0
+
+        def __call__(self, frames, boxes, rotations=None):
+            kp = poses[Pose.calls][None]
+            Pose.calls += 1
+            return kp, np.full((1, MPII.num_joints), 0.9)
+
+    class Lifter:
+        window = 5
+
+        def __call__(self, x):
+            seen.append(x[0].copy())
+            return np.zeros((1, MPII.num_joints, 3))
+
+    pipe = Pipeline(Detector(), Pose(), Lifter(), smoothing=SmoothingConfig(enabled=False))
+    frame = np.zeros((480, 640, 3), np.uint8)
+    for i in range(len(poses)):
+        pipe(frame, t=i / 30)
+    np.testing.assert_array_equal(np.stack(seen), causal_windows(poses, 5))

@@ -24,7 +24,14 @@ from infantpose.runtime.backends import load_backend
 from infantpose.runtime.result import FrameResult
 from infantpose.runtime.smoothing import OneEuroFilter
 from infantpose.runtime.sources import Source
-from infantpose.runtime.stages import STAGE_CLASSES, DetectorStage, LifterStage, PoseStage, make_stage
+from infantpose.runtime.stages import (
+    STAGE_CLASSES,
+    DetectorStage,
+    LifterStage,
+    PoseStage,
+    make_stage,
+    window_indices,
+)
 from infantpose.runtime.tracking import Tracker, TrackerConfig
 
 DEFAULT_BUNDLE = Path(__file__).resolve().parent.parent / "assets" / "bundle"
@@ -199,9 +206,8 @@ class Pipeline:
         self._history.append(kp2d)
         t0 = time.perf_counter()
         if self.lifter.window > 1:
-            past = list(self._history)
-            window = np.stack([past[0]] * (self.lifter.window - len(past)) + past)
-            kp3d = self.lifter(window[None])[0]
+            past = np.stack(self._history)
+            kp3d = self.lifter(past[window_indices(len(past) - 1, self.lifter.window)][None])[0]
         else:
             kp3d = self.lifter(kp2d[None])[0]
         ms["lifter"] = (time.perf_counter() - t0) * 1000

@@ -220,12 +220,16 @@ class LifterStage:
         return out
 
 
+def window_indices(end: int | np.ndarray, window: int) -> np.ndarray:
+    """Frame indices of the causal window ending at frame ``end`` (or (F,) ends -> (F, window)): the
+    ``window`` frames up to it, the first frame repeated where the past is shorter. The one padding
+    rule shared by the live pipeline, offline evaluation and lifter training."""
+    return np.clip(np.asarray(end)[..., None] + np.arange(-window + 1, 1), 0, None)
+
+
 def causal_windows(sequence: np.ndarray, window: int) -> np.ndarray:
-    """(F, J, 2) -> (F, window, J, 2): for each frame the ``window`` frames up to it,
-    the first frame repeated where the past is shorter (as the live pipeline does)."""
-    f = len(sequence)
-    idx = np.arange(f)[:, None] + np.arange(-window + 1, 1)[None]
-    return sequence[np.clip(idx, 0, f - 1)]
+    """(F, J, 2) -> (F, window, J, 2): for each frame the ``window`` frames up to it (:func:`window_indices`)."""
+    return sequence[window_indices(np.arange(len(sequence)), window)]
 
 
 # The one map from a stage's name (bundle, checkpoint, CLI) to the runtime class that runs it.

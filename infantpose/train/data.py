@@ -31,6 +31,7 @@ from infantpose.geometry import (
 )
 from infantpose.heatmaps import gaussian_heatmaps
 from infantpose.preprocess import letterbox_affine, normalize_image, root_scale_2d
+from infantpose.runtime.stages import window_indices
 from infantpose.skeleton import MPII
 from infantpose.train.realism import Realism, sensor
 
@@ -349,8 +350,7 @@ class LifterDataset(EpochDataset):
         si, f = self.index[i]
         seq = self.seqs[si]
         src = self.inputs.get(seq.name, seq.kp2d)
-        idx = np.clip(np.arange(f - self.window + 1, f + 1), 0, None)
-        k2 = src[idx].astype(np.float64)  # (T, J, 2)
+        k2 = src[window_indices(f, self.window)].astype(np.float64)  # (T, J, 2)
         k3 = seq.kp3d[f].astype(np.float64)  # (J, 3)
         if self.augment:
             rng = self.rng(i)
