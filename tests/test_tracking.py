@@ -135,18 +135,19 @@ def test_the_live_window_is_the_offline_window():
     seen = []
 
     class Detector:
-        params = {"score_threshold": 0.1}
+        def __init__(self):
+            self.params = {"score_threshold": 0.1}
 
         def __call__(self, frames):
             return np.array([[150.0, 150.0, 350.0, 350.0]]), np.array([0.9])
 
     class Pose:
-        params: dict = {}
-        calls = 0
+        def __init__(self):
+            self.params, self.calls = {}, 0
 
         def __call__(self, frames, boxes, rotations=None):
-            kp = poses[Pose.calls][None]
-            Pose.calls += 1
+            kp = poses[self.calls][None]
+            self.calls += 1
             return kp, np.full((1, MPII.num_joints), 0.9)
 
     class Lifter:
