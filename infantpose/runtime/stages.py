@@ -28,6 +28,7 @@ from infantpose.preprocess import (
     pose_input,
 )
 from infantpose.runtime.backends.base import Backend
+from infantpose.skeleton import MPII
 
 
 class Timer:
@@ -176,7 +177,8 @@ class PoseStage:
             [heatmaps_to_image(c, k[1], k[2], hm_size, float(r)) for c, k, r in zip(coords, crops, rot, strict=True)]
         )
         kp, conf = apply_joint_regressor(kp, conf, p.get("joint_regressor"))
-        view = p.get("view", "any")
+        # Before its regressor is fitted, a network's raw channels are not MPII joints: no view rule then.
+        view = p.get("view", "any") if kp.shape[1] == MPII.num_joints else "any"
         if view == "front":
             kp, conf = front_view(kp, conf)
         elif view == "auto":  # the track's vote (Pipeline) may still turn the whole body round
