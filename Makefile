@@ -16,7 +16,8 @@ $(VENV)/.base: pyproject.toml
 	@touch $@
 
 $(VENV)/.full: pyproject.toml $(VENV)/.base
-	$(PIP) install $(TORCH_PINS) -e ".[train,export,synth,eval,dev]"
+	@./scripts/setup-system.sh --browser
+	$(PIP) install $(TORCH_PINS) -e ".[train,export,synth,eval,analysis,dev]"
 	@touch $@
 
 demo: $(VENV)/.base

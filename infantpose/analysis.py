@@ -9,7 +9,9 @@ null where no infant was found) and writes, into one folder:
 - ``summary.json``: per-recording features (quantity of movement per limb, left/right
   symmetry indices, range of motion, frequency content);
 - ``markers.trc`` (OpenSim) and ``markers.c3d`` (with the ``analysis`` extra): the 3D
-  keypoints as markers (:mod:`infantpose.clinical`).
+  keypoints as markers (:mod:`infantpose.clinical`);
+- ``viewer.html``: an interactive 3D skeleton (play, pause, scrub, turn), offline, one file;
+- ``report.html`` (with the ``analysis`` extra: matplotlib): plots and tables of the above.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from infantpose.clinical import write_c3d, write_trc
 from infantpose.errors import InfantposeError
 from infantpose.fileio import atomic_write_text
 from infantpose.kinematics import analyse, features
+from infantpose.report import write_report, write_viewer
 from infantpose.skeleton import MPII
 
 
@@ -66,7 +69,7 @@ def _clean(x: Any) -> Any:
     return x
 
 
-def analyze(results: Path, out: Path, c3d: bool = True, smooth_frames: int = 5) -> dict[str, Path]:
+def analyze(results: Path, out: Path, c3d: bool = True, smooth_frames: int = 5, report: bool = True) -> dict[str, Path]:
     """Write the kinematics of one recording into ``out``; returns the files written by kind."""
     t, kp = read_results(results)
     fps = (len(t) - 1) / (t[-1] - t[0])
@@ -88,4 +91,7 @@ def analyze(results: Path, out: Path, c3d: bool = True, smooth_frames: int = 5) 
     written["trc"] = write_trc(out / "markers.trc", list(MPII.joints), kp, t, fps)
     if c3d:
         written["c3d"] = write_c3d(out / "markers.c3d", list(MPII.joints), kp, fps)
+    written["viewer"] = write_viewer(out / "viewer.html", kp, t, fps, results.name)
+    if report:
+        written["report"] = write_report(out / "report.html", k, _clean(summary), f"infantpose: {results.name}")
     return written

