@@ -25,6 +25,7 @@ from infantpose.metrics import (
     evaluate_3d,
     mean_acceleration,
 )
+from infantpose.posture import vote_recording
 from infantpose.runtime.stages import DetectorStage, LifterStage, PoseStage, causal_windows
 from infantpose.skeleton import MPII
 
@@ -98,6 +99,10 @@ def predict_2d(
         if detector is not None:
             boxes[i : i + batch], scores[i : i + batch] = detector(frames)
         kp[i : i + batch], conf[i : i + batch] = pose(frames, boxes[i : i + batch])
+    if pose.params.get("view") == "auto":  # each sequence voted frame by frame, as the live pipeline does
+        for name in dict.fromkeys(split.seq):
+            idx = np.flatnonzero(split.seq == name)
+            kp[idx], conf[idx] = vote_recording(kp[idx], conf[idx])
     return {"boxes": boxes, "scores": scores, "kp2d": kp, "conf": conf}
 
 

@@ -100,3 +100,14 @@ def causal_votes(flags: np.ndarray, window: int = VOTE_WINDOW) -> np.ndarray:
     """(N,) bool: per frame of one recording, :func:`vote_back` over the frames up to it (as live)."""
     flags = np.asarray(flags, bool)
     return np.array([vote_back(flags[max(0, i + 1 - window) : i + 1]) for i in range(len(flags))], bool)
+
+
+def vote_recording(kp2d: np.ndarray, conf: np.ndarray, joints: JointSet = MPII) -> tuple[np.ndarray, np.ndarray]:
+    """Frame-by-frame 2D of one recording (view "auto"), each frame turned round where the track's
+    causal vote (:func:`causal_votes`) outvotes its torso: what the live pipeline does, offline."""
+    flags = torso_back_view(kp2d, joints)
+    flip = causal_votes(flags) != flags
+    kp, conf = np.array(kp2d, copy=True), np.array(conf, copy=True)
+    if flip.any():
+        kp[flip], conf[flip] = set_view(kp[flip], conf[flip], ~flags[flip], joints)
+    return kp, conf

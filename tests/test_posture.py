@@ -101,3 +101,16 @@ def test_auto_view_limbs_follow_the_torso_and_a_track_votes():
     assert vote_back([True] * 20) and not vote_back([True, False] * 10)
     votes = causal_votes(np.array([True] * 20))
     assert not votes[:7].any() and votes[-1]  # a prone recording turns to back after a few frames
+
+
+def test_a_recording_is_voted_as_the_live_pipeline_votes():
+    from infantpose.posture import torso_back_view, vote_recording
+
+    front = np.concatenate([_body(float(a)) for a in range(0, 40, 2)])  # 20 frames, turning slowly
+    back = front[:, MPII.flip_permutation()]
+    noisy = front.copy()
+    noisy[[3, 9]] = back[[3, 9]]  # two frames where the network took the body for a back view
+    kp, _ = vote_recording(noisy, np.ones(noisy.shape[:2]))
+    np.testing.assert_allclose(kp, front)
+    prone, _ = vote_recording(back, np.ones(back.shape[:2]))
+    assert torso_back_view(prone)[-1]  # a prone recording stays a back view once the vote has turned

@@ -12,7 +12,7 @@ import torch
 from infantpose.errors import InfantposeError
 from infantpose.fileio import ImageCache
 from infantpose.metrics import Protocol, box_iou, evaluate_2d, evaluate_3d
-from infantpose.posture import back_view_share, causal_votes, set_view, torso_back_view
+from infantpose.posture import back_view_share, vote_recording
 from infantpose.skeleton import MPII
 from infantpose.train import data as D
 from infantpose.train import losses
@@ -358,9 +358,7 @@ def predicted_2d(pose2d: Path, samples: list, cache_file: Path) -> dict[str, np.
             cache.clear()
         kp = np.concatenate(kps)
         if ck["params"].get("view") == "auto":  # the runtime's vote over the recording, frame by frame
-            flags = torso_back_view(kp)
-            flip = causal_votes(flags) != flags
-            kp[flip] = set_view(kp[flip], np.ones(kp[flip].shape[:2]), ~flags[flip])[0]
+            kp = vote_recording(kp, np.ones(kp.shape[:2]))[0]
         out[name] = kp
     cache_file.parent.mkdir(parents=True, exist_ok=True)
     np.savez(cache_file, **out)
