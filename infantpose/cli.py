@@ -330,6 +330,9 @@ def verify(
     record: bool = typer.Option(
         False, help="Also record the result in the bundle's manifest (the runtime warns when it failed)."
     ),
+    against_onnx: bool = typer.Option(
+        False, help="Reference: the bundle's FP32 ONNX models (installed bundles: their checkpoints do not ship)."
+    ),
 ) -> None:
     """Check that accuracy survives export: every artifact vs PyTorch, through the runtime. Exit 1 on failure.
 
@@ -348,7 +351,8 @@ def verify(
                 raise InfantposeError(f"--reference {item}: expected STAGE=PATH (detector, pose2d, lifter)")
             refs[stage] = Path(path)
     tol = Tolerances(tol_fp32, tol_fp16, tol_int8, tol_output)
-    result = verify_bundle(bundle, data, split, refs, tol, protocol, device, limit, log=typer.echo, record=record)
+    result = verify_bundle(bundle, data, split, refs, tol, protocol, device, limit, log=typer.echo, record=record,
+                           against_onnx=against_onnx)  # fmt: skip
     table = format_rows(result)
     typer.echo(table)
     if json_out is not None:

@@ -225,3 +225,25 @@ def test_export_fails_when_every_int8_model_fails_and_leaves_no_temporaries(setu
     m = json.loads((tmp_path / "b" / "manifest.json").read_text())
     assert not any(a["precision"] == "int8" for s in m["stages"].values() for a in s["artifacts"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]  # the quantiser's temporaries stayed out of cwd
+
+
+def test_verify_against_the_bundles_own_fp32_onnx(setup, tmp_path):
+    import shutil
+
+    copy = tmp_path / "installed"
+    shutil.copytree(setup["bundle"], copy)
+    m = json.loads((copy / "manifest.json").read_text())
+    for v in m["meta"]["training"].values():
+        v["checkpoint"] = "/nonexistent/best.pt"  # an installed bundle: its checkpoints did not ship
+    (copy / "manifest.json").write_text(json.dumps(m))
+    res = _verify(copy, setup["root"])
+    assert isinstance(res.exception, InfantposeError) and "--against-onnx" in str(res.exception)
+    out = tmp_path / "v.json"
+    res = _verify(copy, setup["root"], "--against-onnx", "--json", str(out))
+    result = json.loads(out.read_text())
+    assert result["reference"] == "bundle fp32 onnx"
+    assert [(r["format"], r["precision"]) for r in result["rows"]][:2] == [
+        ("onnx (reference)", "fp32"),
+        ("onnx", "fp16"),
+    ]
+    assert abs(result["rows"][1]["delta_mm"]) <= 0.5, res.output

@@ -76,21 +76,31 @@ def verify_bundle(
     progress: bool = True,
     log: Any = print,
     record: bool = False,
+    against_onnx: bool = False,
 ) -> dict[str, Any]:
     """Verify every artifact set of a bundle; returns {"rows": [...], "passed": bool, ...}.
 
     ``record``: also write the result into the bundle's manifest (``meta.verified``).
+    ``against_onnx``: the reference is the bundle's own FP32 ONNX models instead of the PyTorch
+    checkpoints (an installed bundle, whose checkpoints do not ship): the other precisions and
+    formats are checked against it; the export itself (PyTorch -> ONNX) is then not checked.
     """
-    from infantpose.train.checkpoint import load_checkpoint
-    from infantpose.train.torch_backend import stage_from_checkpoint
-
     tol = tolerances or Tolerances()
     bundle = load_bundle(bundle_dir)
+    if against_onnx:
+        return _verify_rows(bundle, bundle_dir, data, split, protocol, device, limit, progress, log, record, tol,
+                            None)  # fmt: skip
+    from infantpose.train.checkpoint import load_checkpoint
+
     training = bundle.manifest.meta.get("training", {})
     refs = references or {k: Path(v["checkpoint"]) for k, v in training.items() if "checkpoint" in v}
     missing = [s for s in STAGES if s not in refs]
     if missing:
-        raise InfantposeError(f"no PyTorch reference for {', '.join(missing)}: pass --reference")
+        raise InfantposeError(f"no PyTorch reference for {', '.join(missing)}: pass --reference (or --against-onnx)")
+    absent = [str(refs[s]) for s in STAGES if not Path(refs[s]).is_file()]
+    if absent:
+        raise InfantposeError(f"the bundle's checkpoints are not here ({', '.join(absent)}): pass --reference "
+                              "STAGE=PATH, or --against-onnx (the bundle's FP32 ONNX models as reference)")  # fmt: skip
     unknown = sorted(set(refs) - set(STAGES))
     if unknown:
         raise InfantposeError(f"--reference {', '.join(unknown)}: not a stage (detector, pose2d, lifter)")
@@ -104,16 +114,49 @@ def verify_bundle(
         if s == "lifter" and int(ck["params"].get("window", 1)) != int(params.get("window", 1)):
             raise InfantposeError(f"{refs[s]}: a lifter with a {ck['params'].get('window', 1)}-frame window; "
                                   f"the bundle's takes {params.get('window', 1)} frames")  # fmt: skip
+    return _verify_rows(bundle, bundle_dir, data, split, protocol, device, limit, progress, log, record, tol, ckpts)
+
+
+def _verify_rows(
+    bundle: Bundle,
+    bundle_dir: Path,
+    data: Path,
+    split: str,
+    protocol: str,
+    device: str,
+    limit: int | None,
+    progress: bool,
+    log: Any,
+    record: bool,
+    tol: Tolerances,
+    ckpts: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The reference row (PyTorch checkpoints, or the FP32 ONNX models when ``ckpts`` is None) and one
+    row per artifact set, each through the runtime's stages."""
     split_data = load_split(MiniRGBD(data, split=split), limit)
     frames = ImageCache()  # frames read once and shared by every row
-    log(f"reference: PyTorch checkpoints on {len(split_data.images)} frames")
-    torch_stages = {s: stage_from_checkpoint(ckpts[s]) for s in STAGES}
-    ref = evaluate(split_data, protocol, *(torch_stages[s] for s in STAGES), progress=progress, load=frames)
+    if ckpts is not None:
+        from infantpose.train.torch_backend import stage_from_checkpoint
+
+        log(f"reference: PyTorch checkpoints on {len(split_data.images)} frames")
+        ref_stages = {s: stage_from_checkpoint(ckpts[s]) for s in STAGES}
+        ref_name = ("pytorch", "fp32", "pytorch/cpu")
+    else:
+        log(f"reference: the bundle's FP32 ONNX models on {len(split_data.images)} frames")
+        ref_stages = {}
+        for s in STAGES:
+            art = bundle.artifact(s, "fp32", "onnx")
+            ref_stages[s] = make_stage(s, load_backend(bundle.path(art), "onnx", "cpu", artifact=art),
+                                       bundle.stage(s).params)  # fmt: skip
+        ref_name = ("onnx (reference)", "fp32", "onnxruntime/CPUExecutionProvider")
+    ref = evaluate(split_data, protocol, *(ref_stages[s] for s in STAGES), progress=progress, load=frames)
     probes = {s: calibration_inputs(s, bundle.stage(s).params, data, 8, split) for s in STAGES}
-    ref_raw = {s: torch_stages[s].backend({torch_stages[s].backend.input_names[0]: probes[s]}) for s in STAGES}
+    ref_raw = {s: ref_stages[s].backend({ref_stages[s].backend.input_names[0]: probes[s]}) for s in STAGES}
     ref_mm = ref["lifter_chain"]["mpjpe_mm"]
-    rows = [_row("pytorch", "fp32", "pytorch/cpu", ref, ref_mm, {}, {}, None)]
+    rows = [_row(*ref_name, ref, ref_mm, {}, {}, None)]
     for fmt, precision in artifact_sets(bundle):
+        if ckpts is None and (fmt, precision) == ("onnx", "fp32"):
+            continue  # the reference itself
         log(f"{fmt}/{precision}: evaluating through the runtime")
         stages, raw_diff, latency, providers = {}, {}, {}, set()
         for s in STAGES:
@@ -128,6 +171,7 @@ def verify_bundle(
         rep = evaluate(split_data, protocol, *(stages[s] for s in STAGES), progress=progress, load=frames)
         rows.append(_row(fmt, precision, ", ".join(sorted(providers)), rep, ref_mm, raw_diff, latency, tol))
     result = {
+        "reference": "pytorch checkpoints" if ckpts is not None else "bundle fp32 onnx",
         "bundle": str(bundle_dir),
         "data": str(data),
         "split": split,
