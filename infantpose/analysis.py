@@ -60,10 +60,10 @@ def read_results(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return t_arr, np.stack(kp)
 
 
-def _clean(x: Any) -> Any:
-    """JSON-safe: NaN and infinities become null."""
+def json_safe(x: Any) -> Any:
+    """JSON-safe: NaN and infinities become null (NaN is not JSON)."""
     if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
+        return {k: json_safe(v) for k, v in x.items()}
     if isinstance(x, float) and not math.isfinite(x):
         return None
     return x
@@ -86,12 +86,12 @@ def analyze(results: Path, out: Path, c3d: bool = True, smooth_frames: int = 5, 
     written["csv"] = out / "kinematics.csv"
     summary = {"source": results.name, "joints": list(MPII.joints), "smoothing_frames": smooth_frames,
                "definitions": "infantpose.kinematics (README 'Analysing movement')", **features(k)}  # fmt: skip
-    atomic_write_text(out / "summary.json", json.dumps(_clean(summary), indent=2) + "\n")
+    atomic_write_text(out / "summary.json", json.dumps(json_safe(summary), indent=2) + "\n")
     written["summary"] = out / "summary.json"
     written["trc"] = write_trc(out / "markers.trc", list(MPII.joints), kp, t, fps)
     if c3d:
         written["c3d"] = write_c3d(out / "markers.c3d", list(MPII.joints), kp, fps)
     written["viewer"] = write_viewer(out / "viewer.html", kp, t, fps, results.name)
     if report:
-        written["report"] = write_report(out / "report.html", k, _clean(summary), f"infantpose: {results.name}")
+        written["report"] = write_report(out / "report.html", k, json_safe(summary), f"infantpose: {results.name}")
     return written

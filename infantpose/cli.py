@@ -278,6 +278,26 @@ def analyze(
 
 
 @app.command()
+def batch(
+    inputs: list[Path] = typer.Argument(..., help="Videos, or folders searched recursively for them."),
+    out: Path = typer.Option(..., help="Study folder: NAME.jsonl and NAME.summary.json per recording, study.csv."),
+    bundle: Path | None = typer.Option(None, help="Bundle folder (default: the shipped one)."),
+    precision: Precision = typer.Option("fp32", help="Artifacts to run."),
+    workers: int = typer.Option(0, min=0, help="Worker processes (0: one per core)."),
+    max_frames: int | None = typer.Option(None, min=1, help="Only the first N frames of each recording."),
+) -> None:
+    """A whole study: every recording through the chain in parallel, resumable (finished recordings are
+    skipped, partial ones redone), failures reported and skipped, one study.csv. Exit 1 if any failed."""
+    from infantpose.batch import run_batch
+
+    res = run_batch(inputs, out, bundle, precision, workers, max_frames, log=lambda m: typer.echo(m, err=True))
+    typer.echo(f"{len(res['done'])} processed, {len(res['skipped'])} already done, {len(res['failed'])} failed; "
+               f"study table: {out / 'study.csv'}")  # fmt: skip
+    if res["failed"]:
+        raise typer.Exit(1)
+
+
+@app.command()
 def check(
     bundle: Path | None = typer.Argument(None, help="Bundle folder (default: the shipped one)."),
     device: Literal["cpu", "cuda", "tensorrt"] = typer.Option("cpu", help="onnxruntime providers."),
