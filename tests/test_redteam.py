@@ -428,3 +428,16 @@ def test_verification_recorded_as_failed_is_a_warning(tmp_path):
     res = _cli("run", str(DEMO), "--bundle", str(b), "--no-show", "--max-frames", "2")
     assert res.returncode == 0
     assert [x for x in res.stderr.splitlines() if x.startswith("warning:") and "FAILED" in x], res.stderr
+
+
+def test_the_memory_benchmark_writes_valid_json(tmp_path):
+    out = tmp_path / "m.json"
+    res = subprocess.run([PY, "-m", "infantpose.benchmarks.memory", "--source", str(DEMO), "--frames", "3",
+                          "--every", "10", "--json", str(out)], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+
+    def no_nan(token):
+        raise AssertionError(f"{token} in the JSON")
+
+    report = json.loads(out.read_text(), parse_constant=no_nan)
+    assert report["slope_kib_per_1000_frames"] is None  # too few frames to fit: null, not NaN

@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> dict:
     }
     print(json.dumps({k: v for k, v in report.items() if k != "samples"}, indent=2))
     if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        args.json.write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
     return report
 
 
