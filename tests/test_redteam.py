@@ -432,8 +432,9 @@ def test_verification_recorded_as_failed_is_a_warning(tmp_path):
 
 def test_the_memory_benchmark_writes_valid_json(tmp_path):
     out = tmp_path / "m.json"
-    res = subprocess.run([PY, "-m", "infantpose.benchmarks.memory", "--source", str(DEMO), "--frames", "3",
-                          "--every", "10", "--json", str(out)], capture_output=True, text=True, timeout=120)  # fmt: skip
+    cmd = [PY, "-m", "infantpose.benchmarks.memory", "--source", str(DEMO), "--frames", "3", "--every", "10",
+           "--json", str(out)]  # fmt: skip
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
 
     def no_nan(token):
