@@ -442,3 +442,10 @@ def test_the_memory_benchmark_writes_valid_json(tmp_path):
 
     report = json.loads(out.read_text(), parse_constant=no_nan)
     assert report["slope_kib_per_1000_frames"] is None  # too few frames to fit: null, not NaN
+
+
+def test_results_come_with_a_sidecar_naming_joints_units_and_bundle(tmp_path):
+    res = _cli("run", str(DEMO), "--jsonl", str(tmp_path / "p.jsonl"), "--no-show", "--max-frames", "2")
+    assert res.returncode == 0, res.stderr
+    meta = json.loads((tmp_path / "p.meta.json").read_text())
+    assert meta["joints"][0] == "r_ankle" and "mm" in meta["units"]["kp3d"] and len(meta["manifest_sha256"]) == 64

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from infantpose.bundle import load_bundle
+from infantpose.bundle import load_bundle, sha256_file
 from infantpose.errors import BundleError
 from infantpose.posture import VIEWS, VOTE_WINDOW, set_view, torso_back_view, upright_angle, vote_back
 from infantpose.runtime.backends import load_backend
@@ -89,6 +89,7 @@ class Pipeline:
         self._vote = True
         self._index = 0
         self.last_frame: np.ndarray | None = None  # the frame of the latest result (for overlays)
+        self.info: dict = {}  # what ran: bundle, its manifest's sha256, precision, format (from_bundle fills it)
 
     @classmethod
     def from_bundle(
@@ -130,10 +131,14 @@ class Pipeline:
             if name == "pose2d" and view is not None:
                 params["view"] = view
             stages[name] = make_stage(name, load_backend(bundle.path(art), art.format, device, threads, art), params)
-        return cls(
+        pipe = cls(
             stages["detector"], stages["pose2d"], stages["lifter"], bundle.manifest.joint_set, tracker, smoothing,
             min_score,
         )  # fmt: skip
+        pipe.info = {"bundle": "default" if path is None else root.name,
+                     "manifest_sha256": sha256_file(root / "manifest.json"), "precision": precision, "format": fmt,
+                     "view": stages["pose2d"].params.get("view", "any")}  # fmt: skip
+        return pipe
 
     def close(self) -> None:
         """Release the three stages' models (and their device memory); the pipeline cannot run after."""

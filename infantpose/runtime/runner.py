@@ -17,7 +17,15 @@ import numpy as np
 from infantpose.errors import InfantposeError
 from infantpose.runtime.overlay import annotate
 from infantpose.runtime.pipeline import Pipeline
-from infantpose.runtime.sinks import CsvSink, JsonlSink, VideoSink, WindowSink, display_available
+from infantpose.runtime.sinks import (
+    STDOUT,
+    CsvSink,
+    JsonlSink,
+    VideoSink,
+    WindowSink,
+    display_available,
+    write_sidecar,
+)
 from infantpose.runtime.sources import Source
 from infantpose.skeleton import get_joint_set
 
@@ -118,6 +126,9 @@ def run(
     window = None
     close_errors: list[str] = []
     try:
+        for path in (outputs.jsonl, outputs.csv):
+            if path is not None and path != STDOUT:
+                write_sidecar(path, pipeline, source)
         if outputs.video:
             sinks.append(VideoSink(outputs.video, source.fps or 30.0))
         if outputs.jsonl:

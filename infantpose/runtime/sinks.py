@@ -14,6 +14,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -170,3 +171,24 @@ class WindowSink:
     def close(self) -> None:
         with contextlib.suppress(cv2.error):
             cv2.destroyWindow(self.title)
+
+
+def write_sidecar(path: Path, pipeline: Any, source: Any) -> Path:
+    """``NAME.meta.json`` beside a JSONL/CSV output: joint names and order, units, axes, what produced it
+    (bundle and its manifest's sha256, precision, view) and from what (the source, credentials redacted)."""
+    from infantpose import __version__
+    from infantpose.fileio import atomic_write_text
+    from infantpose.skeleton import get_joint_set
+
+    meta = {
+        "joints": list(get_joint_set(pipeline.joint_set).joints),
+        "units": {"kp2d": "px of the input frame, x right, y down", "conf": "0-1",
+                  "kp3d": "mm, camera axes (x right, y down, z away), pelvis at the origin", "t": "s"},
+        "source": source.name,
+        "fps": source.fps,
+        "infantpose": __version__,
+        **pipeline.info,
+    }  # fmt: skip
+    side = path.with_name(path.stem + ".meta.json")
+    atomic_write_text(side, json.dumps(meta, indent=2) + "\n")
+    return side
