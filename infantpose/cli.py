@@ -265,14 +265,29 @@ def export(
 def analyze(
     results: Path = typer.Argument(..., help="JSONL results of one recording (infantpose run --jsonl)."),
     out: Path = typer.Option(..., help="Folder for kinematics.csv, summary.json, markers.trc and markers.c3d."),
-    c3d: bool = typer.Option(True, "--c3d/--no-c3d", help="Also write C3D (needs the analysis extra)."),
+    c3d: bool | None = typer.Option(
+        None, "--c3d/--no-c3d", help="Also write C3D (needs the analysis extra; default: when it is installed)."
+    ),
     smooth: int = typer.Option(5, min=1, help="Frames of the centred moving average before differentiating."),
-    report: bool = typer.Option(True, "--report/--no-report", help="Also write report.html (needs matplotlib)."),
+    report: bool | None = typer.Option(
+        None, "--report/--no-report", help="Also write report.html (needs matplotlib; default: when installed)."
+    ),
 ) -> None:
     """Movement of one recording: joint angles, speeds, symmetry and frequency features, TRC and C3D markers,
     an HTML report and an interactive 3D viewer."""
+    import importlib.util
+
     from infantpose.analysis import analyze as run_analysis
 
+    missing = []
+    if c3d is None:
+        c3d = importlib.util.find_spec("c3d") is not None
+        missing += [] if c3d else ["markers.c3d"]
+    if report is None:
+        report = importlib.util.find_spec("matplotlib") is not None
+        missing += [] if report else ["report.html"]
+    if missing:
+        typer.echo(f"note: {' and '.join(missing)} not written: pip install 'infantpose[analysis]'", err=True)
     for kind, path in run_analysis(results, out, c3d, smooth, report).items():
         typer.echo(f"{kind:<8} {path}")
 
