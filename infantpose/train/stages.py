@@ -12,7 +12,7 @@ import torch
 from infantpose.errors import InfantposeError
 from infantpose.fileio import ImageCache
 from infantpose.metrics import Protocol, box_iou, evaluate_2d, evaluate_3d
-from infantpose.posture import back_view_share, vote_recording
+from infantpose.posture import VOTE_BACK, VOTE_PRIOR, VOTE_WINDOW, back_view_share, vote_recording
 from infantpose.skeleton import MPII
 from infantpose.train import data as D
 from infantpose.train import losses
@@ -292,7 +292,9 @@ def _lifter_data(
     if pose2d is not None:
         import hashlib
 
-        key = hashlib.sha1(f"{pose2d.resolve()}:{pose2d.stat().st_mtime_ns}".encode())
+        key = hashlib.sha1(
+            f"{pose2d.resolve()}:{pose2d.stat().st_mtime_ns}:{VOTE_PRIOR}:{VOTE_BACK}:{VOTE_WINDOW}".encode()
+        )
         key.update("|".join(sorted({f"{s.sequence}" for s in train_s})).encode())
         # Shared by every lifter fine-tuned on the same 2D network and data.
         inputs = predicted_2d(pose2d, train_s, pose2d.parent / f"pred2d_{key.hexdigest()[:12]}.npz")
