@@ -186,8 +186,8 @@ def bench(
     machine = system_info()
     machine["threads"] = str(threads) if threads else f"{default_threads()} (default: all cores but one)"
     return {
-        "bundle": str(root),
-        "source": str(source),
+        "bundle": _shown(root),
+        "source": _shown(source),
         "frames": len(clip),
         "rounds": rounds,
         "frame_size": list(clip[0].shape[1::-1]),
@@ -198,3 +198,12 @@ def bench(
         "torch_rows": extra_rows,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+
+
+def _shown(path: Path) -> str:
+    """A path as reports record it: relative to the working directory when inside it (no machine paths)."""
+    p = Path(path).resolve()
+    try:
+        return str(p.relative_to(Path.cwd()))
+    except ValueError:
+        return p.name
