@@ -18,7 +18,8 @@ Precision = Literal["fp32", "fp16", "int8"]
 Protocol = Literal["standard", "seed"]
 View = Literal["auto", "front", "any"]
 VIEW_HELP = (
-    "Side of the infant the camera sees: auto (a vote over the recording, front unless clearly a back view), "
+    "Side of the infant the camera sees: auto (a vote over the recording, front unless clearly a back view; "
+    "a photo: front), "
     "front (always: supine under the camera, or facing it) or any (the network's labels as they are). "
     "Default: the bundle's."
 )

@@ -11,9 +11,9 @@ import numpy as np
 from infantpose.skeleton import MPII, JointSet
 
 # What the 2D stage assumes about the side of the body facing the camera (params["view"]):
-# "auto": limbs follow the torso in every frame, and in a recording the torso's side is a vote over
-#   the track with a prior for the front (a supine infant under the camera) that clear evidence of a
-#   back view (a prone infant) overturns; a single photo keeps the network's own torso;
+# "auto": the body's side is a vote over the track with a prior for the front (a supine infant under
+#   the camera) that overwhelming evidence of a back view (a prone infant, over 21+ frames) overturns;
+#   a single photo is a track of one frame, so the front prior holds;
 # "front": the camera sees the infant's front, always (each pair put where a front view shows it);
 # "any": the network's labels as they are.
 VIEWS = ("auto", "front", "any")

@@ -84,9 +84,8 @@ class Pipeline:
         # Networks trained on upright people get crops turned along the body (degrees, None: unknown).
         self._upright = bool(pose.params.get("upright"))
         self._rotation: float | None = None
-        # view "auto": the torso views (True: back) of the track so far, for the vote; off for a photo.
+        # view "auto": the torso views (True: back) of the track so far, for the vote (a photo: a track of one).
         self._views: deque[bool] | None = deque(maxlen=VOTE_WINDOW) if pose.params.get("view") == "auto" else None
-        self._vote = True
         self._index = 0
         self.last_frame: np.ndarray | None = None  # the frame of the latest result (for overlays)
         self.info: dict = {}  # what ran: bundle, its manifest's sha256, precision, format (from_bundle fills it)
@@ -196,7 +195,7 @@ class Pipeline:
         kp, conf = self.pose([frame], box[None], None if self._rotation is None else np.array([self._rotation]))
         if self._upright:
             self._rotation = float(upright_angle(kp)[0])
-        if self._views is not None and self._vote:
+        if self._views is not None:
             frame_back = bool(torso_back_view(kp)[0])
             self._views.append(frame_back)
             if vote_back(list(self._views)) != frame_back:  # the track outvotes this frame: turn it round
@@ -226,11 +225,11 @@ class Pipeline:
         """Process an unrelated photo on its own: detector, no tracking, window or smoothing carried over."""
         self.reset()
         enabled = self.smoothing.enabled
-        self.smoothing.enabled, self._vote = False, False  # a photo keeps the network's own torso
+        self.smoothing.enabled = False
         try:
             return self(frame, 0.0, index, name)
         finally:
-            self.smoothing.enabled, self._vote = enabled, True
+            self.smoothing.enabled = enabled
             self.reset()
 
     def stream(self, source: Source, max_frames: int | None = None) -> Iterator[FrameResult]:
