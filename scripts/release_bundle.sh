@@ -22,5 +22,5 @@ $IP verify "$OUT" --data "$DATA" --split test --json docs/verify.json --markdown
 trap - ERR
 rm -rf "$OLD"
 mkdir -p docs/eval
-cp "$RUNS"/eval_*.json docs/eval/ 2>/dev/null || true
+cp "$RUNS"/eval_*.json docs/eval/ 2>/dev/null || true  # when the training script evaluated (train_default.sh)
 echo "released $OUT"
