@@ -138,6 +138,10 @@ def eval_(
     json_out: Path | None = typer.Option(None, "--json", help="Write the full report as JSON."),
     limit: int | None = typer.Option(None, min=1, help="Only the first N frames of each sequence."),
     device: Literal["cpu", "cuda"] = typer.Option("cpu", help="PyTorch device for the checkpoints."),
+    pictures: Path | None = typer.Option(
+        None, help="Write figures of evenly spaced frames here: input + GT 2D, predicted 2D, GT 3D, predicted 3D."
+    ),
+    pictures_count: int = typer.Option(6, min=1, help="How many figures --pictures writes."),
 ) -> None:
     """Evaluate checkpoints on a split (detector IoU, 2D error/PCKh, 3D MPJPE/PCKh, jitter), or a bundle on a
     COCO keypoint file of real images (OKS AP, PCK@0.2 torso, per-joint PCK)."""
@@ -171,12 +175,26 @@ def eval_(
                 raise InfantposeError(f"{path}: is a {ck['stage']} checkpoint, not {name}")
             stages[name] = stage_from_checkpoint(ck, device)
     split_data = load_split(MiniRGBD(data, split=split), limit)
+    if pictures is not None and not ("pose2d" in stages and "lifter" in stages):
+        raise InfantposeError("--pictures needs --pose2d and --lifter (the chain's 2D and 3D)")
     report = evaluate(
-        split_data, protocol, stages.get("detector"), stages.get("pose2d"), stages.get("lifter"), progress=True
+        split_data,
+        protocol,
+        stages.get("detector"),
+        stages.get("pose2d"),
+        stages.get("lifter"),
+        progress=True,
+        keep=pictures is not None,
     )
+    predictions = report.pop("predictions", None)
     typer.echo(format_report(report))
     if json_out is not None:
         json_out.write_text(json.dumps(report, indent=2) + "\n")
+    if pictures is not None and predictions is not None:
+        from infantpose.pictures import write_pictures
+
+        paths = write_pictures(split_data, predictions["kp2d"], predictions["kp3d"], pictures, pictures_count)
+        typer.echo(f"{len(paths)} figures in {pictures}")
 
 
 def _eval_coco(coco: Path, images: Path | None, bundle: Path | None, precision: str, view: str | None) -> dict:

@@ -124,8 +124,13 @@ def evaluate(
     lifter: LifterStage | None = None,
     progress: bool = False,
     load: Any = read_image,
+    keep: bool = False,
 ) -> dict[str, Any]:
-    """The report's table for whatever stages are given (``load`` reads a frame from its path)."""
+    """The report's table for whatever stages are given (``load`` reads a frame from its path).
+
+    ``keep``: also return the chain's per-frame predictions under "predictions" (numpy arrays:
+    "kp2d" (N, 16, 2) px, "kp3d" (N, 16, 3) mm) for figures; not JSON.
+    """
     protocol = Protocol(protocol)
     out: dict[str, Any] = {"protocol": protocol.value, "frames": len(split.images), "sequences": split.names}
     pred2d = None
@@ -145,6 +150,8 @@ def evaluate(
             res = evaluate_3d(k3, split.kp3d, split.thr3d, MPII.root, protocol)
             res.update(jitter(k3, split.kp3d, split.seq, split.names))
             out[f"lifter_{row}"] = res
+            if keep and row == "chain":
+                out["predictions"] = {"kp2d": pred2d, "kp3d": k3}
         out["lifter_window"] = lifter.window
     return out
 

@@ -128,3 +128,21 @@ def test_analyze_refuses_what_is_not_a_recording(tmp_path):
     still.write_text('{"t": 0, "kp3d": null}\n{"t": 0, "kp3d": null}\n')
     with pytest.raises(InfantposeError, match="times do not increase"):
         read_results(still)
+
+
+def test_eval_pictures_have_four_panels(tmp_path):
+    from types import SimpleNamespace
+
+    import cv2
+
+    from infantpose.pictures import PANEL, write_pictures
+
+    img = tmp_path / "f.png"
+    cv2.imwrite(str(img), np.full((240, 320, 3), 90, np.uint8))
+    kp3d = np.repeat(_pose(), 3, axis=0)
+    kp2d = kp3d[..., :2] / 4 + np.array([160.0, 150.0])
+    split = SimpleNamespace(images=[img] * 3, kp2d=kp2d, kp3d=kp3d, seq=np.array(["11"] * 3))
+    paths = write_pictures(split, kp2d + 3, kp3d + 5, tmp_path / "pics", count=2)
+    assert [p.name for p in paths] == ["0000_11.png", "0002_11.png"]
+    fig = cv2.imread(str(paths[0]))
+    assert fig.shape == (PANEL, 2 * round(PANEL * 320 / 240) + 2 * PANEL, 3)  # two image panels, two 3D panels
