@@ -49,7 +49,7 @@ train-default: $(VENV)/.full weights
 # The README's speed table: MediaPipe first, then every backend this machine runs, in one go;
 # the table and ratios are spliced into README.md from the recorded JSON/markdown.
 bench: $(VENV)/.full peer-mediapipe
-	$(VENV)/bin/infantpose bench --backends auto --peer docs/benchmarks/mediapipe.json \
+	$(VENV)/bin/infantpose bench --backends auto,seed --peer docs/benchmarks/mediapipe.json \
 	    --json docs/benchmarks/bench.json --markdown docs/benchmarks/bench.md --plot docs/benchmarks/latency.png
 	$(PY) scripts/readme_tables.py
 

@@ -484,6 +484,8 @@ def run(
     max_frame_pixels: int = typer.Option(
         40_000_000, min=1, help="Network streams: skip frames larger than this many pixels (memory bound)."
     ),
+    camera_size: str | None = typer.Option(None, help="Webcam: the resolution to ask for, WxH (e.g. 1280x720)."),
+    camera_fps: float | None = typer.Option(None, min=1.0, max=240.0, help="Webcam: the frame rate to ask for."),
     mode: str = typer.Option(
         "auto",
         help="auto, video or stills. Stills: each image on its own (detector on each, no tracking, window "
@@ -506,7 +508,13 @@ def run(
     if not source.strip():
         raise InfantposeError("the source is empty: give a camera index, file, folder or URL")
     _check_outputs(source, {"--out": out, "--jsonl": jsonl, "--csv": csv})
-    src = Source(source, reconnect_timeout, mode, max_frame_pixels, read_timeout)
+    size = None
+    if camera_size is not None:
+        w, sep, h = camera_size.lower().partition("x")
+        if not (sep and w.isdigit() and h.isdigit() and int(w) > 0 and int(h) > 0):
+            raise InfantposeError(f"--camera-size {camera_size!r}: expected WxH, e.g. 1280x720")
+        size = (int(w), int(h))
+    src = Source(source, reconnect_timeout, mode, max_frame_pixels, read_timeout, size, camera_fps)
     try:
         smoothing = src.live if smooth == "auto" else smooth == "on"
         pipe = _pipeline(bundle, precision, engine, device, threads, smoothing, detector_period, min_score, view)

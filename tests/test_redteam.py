@@ -338,6 +338,7 @@ def test_a_folder_named_like_a_camera_is_a_folder(tmp_path, monkeypatch):
         (["run", str(DEMO), "--jsonl", str(DEMO)], ["would overwrite the input"]),
         (["run", str(DEMO), "--out", "-"], ["--out"]),
         (["run", ""], ["the source is empty"]),
+        (["run", "0", "--camera-size", "12x"], ["--camera-size"]),
         (["bench", "--precisions", "fp64"], ["--precisions"]),
         (["bench", "--live-seconds", "-1"], ["--live-seconds"]),
         (["bench", "--peer", "/nonexistent/peer.json"], ["no such report"]),

@@ -69,12 +69,17 @@ def unavailable_reason(backend: str, bundle: Bundle) -> str | None:
 def resolve_backends(names: tuple[str, ...], bundle: Bundle, log: Any = print) -> tuple[list[str], dict[str, str]]:
     """The backends to run and the skipped ones with their reasons.
 
-    ``auto`` skips what cannot run; a backend named explicitly that cannot run is an error.
+    ``auto`` skips what cannot run, and the ``seed`` row (minutes of random-weight speed measurement)
+    unless it is named too (``auto,seed``); a backend named explicitly that cannot run is an error.
     """
     auto = "auto" in names
     wanted = list(BACKENDS) if auto else list(dict.fromkeys(names))
     run, skipped = [], {}
     for name in wanted:
+        if auto and name == "seed" and "seed" not in names:
+            skipped[name] = "the published architecture's speed with random weights takes minutes: --backends auto,seed"
+            log(f"seed: skipped ({skipped[name]})")
+            continue
         why = unavailable_reason(name, bundle)
         if why is None:
             run.append(name)

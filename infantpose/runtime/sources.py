@@ -138,8 +138,11 @@ class _Reader:
 class _Capture(_Reader):
     """cv2.VideoCapture over a file, a camera index or an RTSP/HTTP URL."""
 
-    def __init__(self, target: str | int, live: bool, label: str) -> None:
+    def __init__(
+        self, target: str | int, live: bool, label: str, size: tuple[int, int] | None = None, fps: float | None = None
+    ) -> None:
         self.target, self.live, self.label = target, live, label
+        self.want_size, self.want_fps = size, fps  # a camera's requested resolution (W, H) and rate
         self.cap: cv2.VideoCapture | None = None
 
     def open(self) -> None:
@@ -153,6 +156,11 @@ class _Capture(_Reader):
         if not self.cap.isOpened():
             self.cap.release()
             raise InfantposeError(f"cannot open {self.label}")
+        if self.want_size is not None:  # a request: the camera picks its nearest mode
+            self.cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.want_size[0])
+            self.cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.want_size[1])
+        if self.want_fps is not None:
+            self.cap.set(cv2.CAP_PROP_FPS, self.want_fps)
         fps = self.cap.get(cv2.CAP_PROP_FPS)
         self.fps = fps if fps and 1 <= fps <= 240 else None
 
@@ -280,6 +288,7 @@ class Source:
         max_pixels: network frames larger than this (width x height) are skipped undecoded.
         read_timeout: seconds a network read may wait for a decodable frame before the
             stream counts as stalled (and is reopened).
+        camera_size, camera_fps: for a webcam, the resolution (W, H) and frame rate to ask for.
         mode: "auto", "video" or "stills". Stills are processed one by one (detector on
             each, no tracking, window or smoothing); "auto" treats a folder of images as
             stills unless its names are numbered frames (or it is a MINI-RGBD ``rgb/``).
@@ -292,6 +301,8 @@ class Source:
         mode: str = "auto",
         max_pixels: int = MAX_FRAME_PIXELS,
         read_timeout: float = READ_DEADLINE_S,
+        camera_size: tuple[int, int] | None = None,
+        camera_fps: float | None = None,
     ) -> None:
         if mode not in SOURCE_MODES:
             raise InfantposeError(f"unknown source mode {mode!r} (choose {', '.join(SOURCE_MODES)})")
@@ -306,6 +317,7 @@ class Source:
         self.stats = SourceStats()
         self.reconnect_timeout = float(reconnect_timeout)
         self.max_pixels, self.read_timeout = int(max_pixels), float(read_timeout)
+        self.camera_size, self.camera_fps = camera_size, camera_fps
         self._stop = threading.Event()
         self.reader = self._reader(str(spec) if isinstance(spec, int) else spec)
         self.reader.stop = self._stop
@@ -341,7 +353,7 @@ class Source:
         if path.is_file():
             return _Capture(str(path), live=False, label=str(path))
         if spec.isdigit():
-            return _Capture(int(spec), live=True, label=f"camera {spec}")
+            return _Capture(int(spec), True, f"camera {spec}", self.camera_size, self.camera_fps)
         raise InfantposeError(f"source not found: {redact_url(spec)} (not a camera index, URL, file or folder)")
 
     def _run(self) -> None:
