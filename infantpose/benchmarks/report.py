@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
+
+from infantpose.errors import InfantposeError
 
 STAGES = ("detector", "pose2d", "lifter")
 
@@ -110,32 +111,34 @@ def ratios(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def plot(report: dict[str, Any], path: Path, width: int = 720) -> Path:
-    """Horizontal stacked bars: median ms per stage phase (detector every frame), one bar per row."""
+    """Horizontal stacked bars with a millisecond axis (matplotlib): median ms per stage with the
+    detector on every frame, one bar per row. ``width`` in pixels."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise InfantposeError("--plot needs matplotlib: pip install 'infantpose[analysis]'") from None
     rows = report["rows"]
-    colours = {"detector": (60, 140, 255), "pose2d": (90, 200, 90), "lifter": (230, 150, 60)}
-    bar_h, top, left = 34, 50, 170
-    img = np.full((top + bar_h * len(rows) + 60, width, 3), 255, np.uint8)
-    totals = [sum(_stage_ms(r, s) for s in STAGES) for r in rows]
-    scale = (width - left - 30) / max(max(totals, default=0.0), 1e-6)
-    title = "median ms per frame (detector every frame)"
-    cv2.putText(img, title, (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 1, cv2.LINE_AA)
-    for i, r in enumerate(rows):
-        y = top + i * bar_h
-        cv2.putText(img, r["name"], (10, y + 22), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
-        x = left
-        for s in STAGES:
-            w = round(_stage_ms(r, s) * scale)
-            cv2.rectangle(img, (x, y + 6), (x + w, y + bar_h - 6), colours[s], -1)
-            x += w
-        cv2.putText(img, f"{totals[i]:.1f}", (x + 5, y + 22), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
-    y = top + len(rows) * bar_h + 25
-    x = left
-    for s, c in colours.items():
-        cv2.rectangle(img, (x, y - 10), (x + 14, y + 2), c, -1)
-        cv2.putText(img, s, (x + 20, y + 1), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
-        x += 110
+    colours = {"detector": "#ff8c3c", "pose2d": "#5ac85a", "lifter": "#3c96e6"}
+    fig, ax = plt.subplots(figsize=(width / 100, 0.5 * len(rows) + 1.4), dpi=100)
+    names = [r["name"] for r in rows]
+    left = np.zeros(len(rows))
+    for s in STAGES:
+        ms = np.array([_stage_ms(r, s) for r in rows])
+        ax.barh(names, ms, left=left, color=colours[s], label=s)
+        left += ms
+    for y, total in enumerate(left):
+        ax.text(total, y, f" {total:.1f}", va="center", fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("median ms per frame (detector every frame)")
+    ax.set_xlim(0, max(left.max(initial=0.0) * 1.15, 1e-3))
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(ncol=3, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), img)
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
     return path
 
 
