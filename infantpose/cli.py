@@ -67,6 +67,11 @@ def synth(
     ),
 ) -> None:
     """Render synthetic infants (anny body model) in the MINI-RGBD file layout."""
+    import importlib.util
+
+    for module in ("anny", "pyrender", "trimesh"):  # before any progress bar: one line naming the extra
+        if importlib.util.find_spec(module) is None:
+            raise ModuleNotFoundError(f"No module named {module!r}", name=module)
     from infantpose.synth.generate import generate
 
     summary = generate(out, sequences, frames, seed, workers, resume, cache, variety=variety)
