@@ -7,7 +7,8 @@ For each video under the inputs (files, or folders searched recursively) it writ
 when complete: a re-run skips finished recordings and redoes partial ones. A recording that
 fails (corrupt file, no frame, ...) is reported in one line and skipped; the rest go on.
 Recordings run in parallel worker processes (default: one per core), each loading the bundle
-once.
+once; with ``ray`` they run on a Ray cluster instead, one task per recording on actors that each
+load the bundle once (``OUT`` must then be a folder every node can write, e.g. a shared mount).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import os
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -54,7 +56,7 @@ def find_recordings(inputs: Iterable[Path]) -> list[Job]:
         if name in seen:
             raise InfantposeError(f"two recordings would both be written as {name}.jsonl: rename one")
         seen.add(name)
-        jobs.append(Job(path, name))
+        jobs.append(Job(path.resolve(), name))  # absolute: workers (Ray's too) may run elsewhere
     return jobs
 
 
@@ -112,6 +114,29 @@ def _run(job: Job, out: Path, max_frames: int | None) -> tuple[Job, dict[str, An
         return job, None, " ".join(str(e).split()) or type(e).__name__
 
 
+def _ray_results(jobs: list[Job], out: Path, init: tuple, workers: int, max_frames: int | None, address: str):
+    """(job, row, error) per job from actors on a Ray cluster (``address``: "local" starts one here)."""
+    try:
+        import ray
+        from ray.util import ActorPool
+    except ImportError:
+        raise InfantposeError("--ray needs Ray: pip install 'infantpose[cluster]'") from None
+    ray.init(address=None if address == "local" else address, include_dashboard=False, log_to_driver=False,
+             ignore_reinit_error=True, num_cpus=workers if address == "local" else None,
+             logging_level=logging.WARNING)  # fmt: skip
+
+    @ray.remote(num_cpus=1)
+    class Worker:
+        def __init__(self) -> None:
+            _worker_init(*init)  # the bundle, once per actor
+
+        def run(self, job: Job) -> tuple[Job, dict[str, Any] | None, str | None]:
+            return _run(job, out, max_frames)
+
+    pool = ActorPool([Worker.remote() for _ in range(workers)])
+    yield from pool.map_unordered(lambda actor, job: actor.run.remote(job), jobs)
+
+
 def run_batch(
     inputs: list[Path],
     out: Path,
@@ -121,6 +146,7 @@ def run_batch(
     max_frames: int | None = None,
     progress: bool = True,
     log: Any = print,
+    ray_address: str | None = None,
 ) -> dict[str, Any]:
     """Process every recording; returns {"done": [...], "skipped": [...], "failed": {name: reason}}."""
     jobs = find_recordings(inputs)
@@ -134,19 +160,23 @@ def run_batch(
     if todo:
         from rich.progress import Progress
 
-        init = (str(bundle) if bundle else None, precision, 1)
-        with ProcessPoolExecutor(workers, initializer=_worker_init, initargs=init) as pool, \
-                Progress(transient=True, disable=not progress) as bar:  # fmt: skip
+        init = (str(bundle.resolve()) if bundle else None, precision, 1)
+        with Progress(transient=True, disable=not progress) as bar:
             task = bar.add_task("recordings", total=len(todo))
-            futures = [pool.submit(_run, j, out, max_frames) for j in todo]
-            for fut in as_completed(futures):
-                job, row, err = fut.result()
+            if ray_address is not None:
+                results = _ray_results(todo, out.resolve(), init, workers, max_frames, ray_address)
+            else:
+                pool = ProcessPoolExecutor(workers, initializer=_worker_init, initargs=init)
+                results = (f.result() for f in as_completed([pool.submit(_run, j, out, max_frames) for j in todo]))
+            for job, row, err in results:
                 if err is None:
                     rows[job.name] = row
                 else:
                     failed[job.name] = err
                     log(f"failed: {job.video}: {err}")
                 bar.advance(task)
+            if ray_address is None:
+                pool.shutdown()
     _write_study(out, [rows[j.name] for j in jobs if j.name in rows])
     return {"done": [j.name for j in todo if j.name not in failed], "skipped": skipped, "failed": failed}
 

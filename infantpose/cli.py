@@ -324,12 +324,18 @@ def batch(
     precision: Precision = typer.Option("fp32", help="Artifacts to run."),
     workers: int = typer.Option(0, min=0, help="Worker processes (0: one per core)."),
     max_frames: int | None = typer.Option(None, min=1, help="Only the first N frames of each recording."),
+    ray: str | None = typer.Option(
+        None,
+        help="Run on Ray: auto (the cluster this node belongs to), an address (host:6379 or ray://host:10001), "
+        "or local (start one here). --out must be writable from every node.",
+    ),
 ) -> None:
     """A whole study: every recording through the chain in parallel, resumable (finished recordings are
     skipped, partial ones redone), failures reported and skipped, one study.csv. Exit 1 if any failed."""
     from infantpose.batch import run_batch
 
-    res = run_batch(inputs, out, bundle, precision, workers, max_frames, log=lambda m: typer.echo(m, err=True))
+    res = run_batch(inputs, out, bundle, precision, workers, max_frames, log=lambda m: typer.echo(m, err=True),
+                    ray_address=ray)  # fmt: skip
     typer.echo(f"{len(res['done'])} processed, {len(res['skipped'])} already done, {len(res['failed'])} failed; "
                f"study table: {out / 'study.csv'}")  # fmt: skip
     if res["failed"]:
@@ -661,6 +667,7 @@ EXTRA_OF_MODULE = {
     "onnx": "export", "onnxscript": "export", "onnxslim": "export", "onnxconverter_common": "export",
     "polygraphy": "export", "anny": "synth", "pyrender": "synth", "trimesh": "synth", "OpenGL": "synth",
     "pycocotools": "eval", "tensorrt": "gpu", "cuda": "gpu", "c3d": "analysis", "matplotlib": "analysis",
+    "ray": "cluster",
 }  # fmt: skip
 
 

@@ -47,3 +47,19 @@ def test_a_study_with_a_corrupt_file_resumes_and_isolates_the_failure(tmp_path):
     assert (out / "infant0.jsonl").is_file() and not (out / "infant0.jsonl.partial").exists()
     with open(out / "study.csv") as f:
         assert len(list(csv.DictReader(f))) == 7
+
+
+def test_a_study_on_a_local_ray_instance(tmp_path):
+    pytest.importorskip("ray", reason="Ray is not installed (the cluster extra)")
+    study = tmp_path / "study"
+    study.mkdir()
+    for i in range(3):
+        shutil.copy(DEMO, study / f"infant{i}.mp4")
+    out = tmp_path / "out"
+    res = _batch(study, out, "--ray", "local")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "3 processed, 0 already done, 0 failed" in res.stdout
+    with open(out / "study.csv") as f:
+        assert sorted(r["recording"] for r in csv.DictReader(f)) == ["infant0", "infant1", "infant2"]
+    res = _batch(study, out, "--ray", "local")  # nothing left to do: Ray is not even needed
+    assert "0 processed, 3 already done" in res.stdout
