@@ -132,7 +132,11 @@ def eval_(
         None, help="COCO keypoint file: score a bundle on real labelled images instead (needs --images)."
     ),
     images: Path | None = typer.Option(None, help="--coco: folder holding the images the file names."),
-    bundle: Path | None = typer.Option(None, help="--coco: bundle to score (default: the shipped one)."),
+    bundle: Path | None = typer.Option(
+        None,
+        help="Bundle to score (--coco: default the shipped one; --data: instead of checkpoints, 'default' "
+        "for the shipped one).",
+    ),
     precision: Precision = typer.Option("fp32", help="--coco: artifacts to score."),
     view: View | None = typer.Option(None, help="--coco: " + VIEW_HELP),
     split: str = typer.Option("test", help="Split to evaluate (train, val, test, all)."),
@@ -165,16 +169,24 @@ def eval_(
     from infantpose.datasets import MiniRGBD
     from infantpose.errors import InfantposeError
     from infantpose.evaluation import evaluate, format_report, load_split
-    from infantpose.train.checkpoint import load_checkpoint
-    from infantpose.train.torch_backend import stage_from_checkpoint
 
     if protocol not in ("standard", "seed"):
         raise InfantposeError(f"unknown protocol {protocol!r}; choose standard or seed")
-    if pose2d is None and lifter is None:
-        raise InfantposeError("nothing to evaluate: give --pose2d and/or --lifter (and --detector)")
     stages = {}
+    if bundle is not None:  # the runtime's own models (an installed bundle ships no checkpoints)
+        if any(p is not None for p in (detector, pose2d, lifter)):
+            raise InfantposeError("--bundle and checkpoints (--detector/--pose2d/--lifter) exclude each other")
+        from infantpose.runtime.pipeline import Pipeline
+
+        pipe = Pipeline.from_bundle(None if str(bundle) == "default" else bundle, precision, device="cpu")
+        stages = {"detector": pipe.detector, "pose2d": pipe.pose, "lifter": pipe.lifter}
+    elif pose2d is None and lifter is None:
+        raise InfantposeError("nothing to evaluate: give --pose2d and/or --lifter (and --detector), or --bundle")
     for name, path in (("detector", detector), ("pose2d", pose2d), ("lifter", lifter)):
         if path is not None:
+            from infantpose.train.checkpoint import load_checkpoint
+            from infantpose.train.torch_backend import stage_from_checkpoint
+
             ck = load_checkpoint(path)
             if ck["stage"] != name:
                 raise InfantposeError(f"{path}: is a {ck['stage']} checkpoint, not {name}")

@@ -450,3 +450,12 @@ def test_results_come_with_a_sidecar_naming_joints_units_and_bundle(tmp_path):
     assert res.returncode == 0, res.stderr
     meta = json.loads((tmp_path / "p.meta.json").read_text())
     assert meta["joints"][0] == "r_ankle" and "mm" in meta["units"]["kp3d"] and len(meta["manifest_sha256"]) == 64
+
+
+def test_eval_scores_the_installed_bundle_without_checkpoints(tmp_path):
+    from .fixtures import make_minirgbd
+
+    make_minirgbd(tmp_path / "data", sequences=("11", "12"), frames=3)
+    res = _cli("eval", "--data", str(tmp_path / "data"), "--split", "test", "--bundle", "default")
+    assert res.returncode == 0, res.stderr
+    assert "3D full chain" in res.stdout and "box IoU" in res.stdout
