@@ -487,7 +487,10 @@ def _check_outputs(source: str, outputs: dict[str, Path | None]) -> None:
 def run(
     source: str = typer.Argument(..., help="Webcam index (0), video file, image folder, MINI-RGBD sequence, URL."),
     bundle: Path | None = typer.Option(None, help="Bundle folder (default: the shipped one)."),
-    out: Path | None = typer.Option(None, help="Annotated video (.mp4, mp4v)."),
+    out: Path | None = typer.Option(None, help="Annotated video (.mp4)."),
+    codec: Literal["auto", "h264", "mp4v"] = typer.Option(
+        "auto", help="Video codec: h264 (browser-playable, needs imageio-ffmpeg), mp4v, auto (h264 when installed)."
+    ),
     jsonl: Path | None = typer.Option(None, help="One JSON line per frame (- : standard output)."),
     csv: Path | None = typer.Option(None, help="One CSV row per frame (- : standard output)."),
     show: bool | None = typer.Option(None, "--show/--no-show", help="Window (default: when a display exists)."),
@@ -544,7 +547,7 @@ def run(
     except BaseException:
         src.close()
         raise
-    summary = run_source(pipe, src, RunOutputs(out, jsonl, csv, show), max_frames)
+    summary = run_source(pipe, src, RunOutputs(out, jsonl, csv, show, codec), max_frames)
     # With --jsonl - / --csv - standard output carries the records: the summary goes to stderr.
     typer.echo(summary.text(), err=STDOUT in (jsonl, csv))
     if summary.signal is not None:  # interrupted: the shell convention, 128 + the signal
@@ -679,7 +682,7 @@ EXTRA_OF_MODULE = {
     "onnx": "export", "onnxscript": "export", "onnxslim": "export", "onnxconverter_common": "export",
     "polygraphy": "export", "anny": "synth", "pyrender": "synth", "trimesh": "synth", "OpenGL": "synth",
     "pycocotools": "eval", "tensorrt": "gpu", "cuda": "gpu", "c3d": "analysis", "matplotlib": "analysis",
-    "ray": "cluster",
+    "ray": "cluster", "imageio_ffmpeg": "video",
 }  # fmt: skip
 
 

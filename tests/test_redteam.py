@@ -459,3 +459,16 @@ def test_eval_scores_the_installed_bundle_without_checkpoints(tmp_path):
     res = _cli("eval", "--data", str(tmp_path / "data"), "--split", "test", "--bundle", "default")
     assert res.returncode == 0, res.stderr
     assert "3D full chain" in res.stdout and "box IoU" in res.stdout
+
+
+def test_the_annotated_video_is_h264_when_the_encoder_is_there(tmp_path):
+    pytest.importorskip("imageio_ffmpeg", reason="H.264 needs the video extra (imageio-ffmpeg)")
+    video = tmp_path / "v.mp4"
+    res = _cli("run", str(DEMO), "--out", str(video), "--no-show", "--max-frames", "6")
+    assert res.returncode == 0 and "video h264" in res.stdout, res.stderr
+    cap = cv2.VideoCapture(str(video))
+    fourcc = int(cap.get(cv2.CAP_PROP_FOURCC))
+    assert "".join(chr((fourcc >> 8 * i) & 255) for i in range(4)).lower() in ("h264", "avc1")
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 6
+    res = _cli("run", str(DEMO), "--out", str(tmp_path / "m.mp4"), "--codec", "mp4v", "--no-show", "--max-frames", "2")
+    assert res.returncode == 0 and "video mp4v" in res.stdout

@@ -38,6 +38,7 @@ class RunOutputs:
     jsonl: Path | None = None
     csv: Path | None = None
     show: bool | None = None
+    codec: str = "auto"  # video: auto (H.264 when imageio-ffmpeg is installed, else mp4v), h264 or mp4v
 
 
 @dataclass
@@ -51,6 +52,7 @@ class RunSummary:
     reconnects: int = 0
     interrupted: bool = False
     signal: int | None = None  # the signal that stopped the run (exit status 128 + signal)
+    video_codec: str | None = None
 
     @property
     def fps(self) -> float:
@@ -69,6 +71,12 @@ class RunSummary:
             f"frames {self.frames} in {self.seconds:.1f} s: {self.fps:.1f} FPS; detector ran on {self.detections}; "
             f"dropped {self.dropped}, corrupt {self.corrupt}, reconnects {self.reconnects}"
             + ("; interrupted" if self.interrupted else "")
+            + (
+                f"; video {self.video_codec}"
+                + (" (pip install imageio-ffmpeg for browser-playable H.264)" if self.video_codec == "mp4v" else "")
+                if self.video_codec
+                else ""
+            )
         ]
         for k, s in self.stats().items():
             lines.append(f"  {k:<18} median {s['median']:7.2f} ms   p99 {s['p99']:7.2f} ms   (n={s['n']})")
@@ -130,7 +138,8 @@ def run(
             if path is not None and path != STDOUT:
                 write_sidecar(path, pipeline, source)
         if outputs.video:
-            sinks.append(VideoSink(outputs.video, source.fps or 30.0))
+            sinks.append(VideoSink(outputs.video, source.fps or 30.0, outputs.codec))
+            summary.video_codec = sinks[-1].codec_used
         if outputs.jsonl:
             sinks.append(JsonlSink(outputs.jsonl))
         if outputs.csv:

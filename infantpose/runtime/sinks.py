@@ -117,36 +117,78 @@ class CsvSink:
         self.f.close()
 
 
+CODECS = ("auto", "h264", "mp4v")
+
+
+def h264_available() -> bool:
+    """Whether imageio-ffmpeg (its bundled ffmpeg encodes H.264) is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("imageio_ffmpeg") is not None
+
+
 class VideoSink:
-    """Annotated frames to an mp4 (fourcc mp4v, which every OpenCV build can write).
+    """Annotated frames to an mp4: H.264 (browser-playable; through imageio-ffmpeg's ffmpeg) or
+    mp4v (OpenCV, every build; most browsers do not play it). ``codec`` "auto": H.264 when
+    imageio-ffmpeg is installed, else mp4v (``codec_used`` says which).
 
     The video takes the first frame's size; a frame of another size (a folder of
     mixed photos) is letterboxed into it and counted in ``resized``, never dropped.
     """
 
-    def __init__(self, path: Path, fps: float) -> None:
+    def __init__(self, path: Path, fps: float, codec: str = "auto") -> None:
+        if codec not in CODECS:
+            raise InfantposeError(f"unknown video codec {codec!r} (choose {', '.join(CODECS)})")
+        if codec == "h264" and not h264_available():
+            raise InfantposeError("H.264 video needs imageio-ffmpeg: pip install 'infantpose[video]'")
         self.path, self.fps = path, fps
+        self.codec_used = "h264" if codec == "h264" or (codec == "auto" and h264_available()) else "mp4v"
         self.writer: cv2.VideoWriter | None = None
+        self.encoder: Any = None  # imageio-ffmpeg's generator, fed BGR frames
         self.size: tuple[int, int] | None = None
         self.resized = 0
         path.parent.mkdir(parents=True, exist_ok=True)
 
+    def _open(self, w: int, h: int) -> None:
+        self.size = (w, h)
+        if self.codec_used == "h264":
+            import imageio_ffmpeg
+
+            # yuv420p (what browsers play) needs even sizes: ffmpeg pads by one pixel where needed.
+            self.encoder = imageio_ffmpeg.write_frames(
+                str(self.path), (w, h), pix_fmt_in="bgr24", fps=self.fps, codec="libx264", macro_block_size=1,
+                output_params=["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-movflags", "+faststart"],
+            )  # fmt: skip
+            self.encoder.send(None)
+            return
+        self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
+        if not self.writer.isOpened():
+            raise InfantposeError(f"{self.path}: cannot open an mp4v video writer")
+
     def write(self, frame: np.ndarray, result: FrameResult, annotated: np.ndarray | None) -> None:
         img = annotated if annotated is not None else frame
-        if self.writer is None:
-            h, w = img.shape[:2]
-            self.size = (w, h)
-            self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
-            if not self.writer.isOpened():
-                raise InfantposeError(f"{self.path}: cannot open an mp4v video writer")
+        if self.size is None:
+            self._open(img.shape[1], img.shape[0])
         if (img.shape[1], img.shape[0]) != self.size:
             img = cv2.warpAffine(img, letterbox_affine((img.shape[1], img.shape[0]), self.size), self.size)
             self.resized += 1
-        self.writer.write(img)
+        if self.encoder is not None:
+            try:
+                self.encoder.send(np.ascontiguousarray(img))
+            except (OSError, RuntimeError) as e:
+                raise InfantposeError(f"{self.path}: the H.264 encoder failed ({type(e).__name__})") from None
+        else:
+            self.writer.write(img)
 
     def close(self) -> None:
         if self.writer is not None:
             self.writer.release()
+        if self.encoder is not None:
+            encoder, self.encoder = self.encoder, None
+            try:
+                encoder.close()
+            except (OSError, RuntimeError) as e:
+                raise InfantposeError(f"{self.path}: the H.264 encoder failed to finish ({type(e).__name__})") from None
 
 
 def display_available() -> bool:
