@@ -15,7 +15,7 @@ from infantpose.runtime.tracking import TrackerConfig
 TRACKER_DEFAULTS = TrackerConfig()  # the runtime's defaults, shown in --help
 # Declared choices: a wrong value is a one-line usage error naming them, before any work starts.
 Precision = Literal["fp32", "fp16", "int8"]
-Protocol = Literal["standard", "seed"]
+Protocol = Literal["standard", "original"]
 View = Literal["auto", "front", "any"]
 VIEW_HELP = (
     "Side of the infant the camera sees: auto (a vote over the recording, front unless clearly a back view; "
@@ -52,7 +52,7 @@ def synth(
     out: Path = typer.Option(..., "--out", help="Output folder (MINI-RGBD layout, one folder per sequence)."),
     sequences: int = typer.Option(12, min=1, max=99, help="Number of sequences (different infants)."),
     frames: int = typer.Option(500, min=1, help="Frames per sequence (30 fps)."),
-    seed: int = typer.Option(0, help="Random seed: the same seed gives the same joints and images."),
+    seed: int = typer.Option(0, "--random-seed", help="Random seed: the same one gives the same joints and images."),
     workers: int = typer.Option(1, min=1, help="Worker processes (one sequence each at a time)."),
     resume: bool = typer.Option(False, help="Skip frames already written."),
     cache: Path | None = typer.Option(None, help="Cache folder for anny and warp (default ~/.cache/infantpose)."),
@@ -103,7 +103,7 @@ def train(
     lr: float | None = typer.Option(None, help="Learning rate (default: the recipe's)."),
     init: Path | None = typer.Option(None, help="Checkpoint or state dict to start from (transfer learning)."),
     resume: bool = typer.Option(False, help="Continue the run in --out from last.pt."),
-    seed: int = typer.Option(0, help="Seed for initialisation, data order and augmentation."),
+    seed: int = typer.Option(0, "--random-seed", help="Random seed for initialisation, data order and augmentation."),
     device: Literal["auto", "cpu", "cuda"] = typer.Option("auto", help="PyTorch device (auto: cuda when present)."),
     workers: int = typer.Option(0, min=0, help="DataLoader worker processes."),
     dataset: str = typer.Option("auto", help="auto, minirgbd, mpii or mpi_inf_3dhp."),
@@ -140,7 +140,9 @@ def eval_(
     precision: Precision = typer.Option("fp32", help="--coco: artifacts to score."),
     view: View | None = typer.Option(None, help="--coco: " + VIEW_HELP),
     split: str = typer.Option("test", help="Split to evaluate (train, val, test, all)."),
-    protocol: Protocol = typer.Option("standard", help="standard or seed (the original's metric quirks)."),
+    protocol: Protocol = typer.Option(
+        "standard", help="standard, or original (the published chain's metric code, quirks included)."
+    ),
     detector: Path | None = typer.Option(None, help="Detector checkpoint (omit: ground-truth boxes)."),
     pose2d: Path | None = typer.Option(None, help="2D pose checkpoint."),
     lifter: Path | None = typer.Option(None, help="Lifter checkpoint (single-frame or temporal)."),
@@ -170,8 +172,8 @@ def eval_(
     from infantpose.errors import InfantposeError
     from infantpose.evaluation import evaluate, format_report, load_split
 
-    if protocol not in ("standard", "seed"):
-        raise InfantposeError(f"unknown protocol {protocol!r}; choose standard or seed")
+    if protocol not in ("standard", "original"):
+        raise InfantposeError(f"unknown protocol {protocol!r}; choose standard or original")
     stages = {}
     if bundle is not None:  # the runtime's own models (an installed bundle ships no checkpoints)
         if any(p is not None for p in (detector, pose2d, lifter)):
@@ -393,7 +395,7 @@ def verify(
     reference: list[Path] | None = typer.Option(
         None, help="PyTorch checkpoints as STAGE=PATH (default: those recorded in the manifest)."
     ),
-    protocol: Protocol = typer.Option("standard", help="standard or seed."),
+    protocol: Protocol = typer.Option("standard", help="standard or original (the published code's metrics)."),
     limit: int | None = typer.Option(None, min=1, help="Only the first N frames of each sequence."),
     device: Literal["cpu", "cuda", "tensorrt"] = typer.Option("cpu", help="onnxruntime providers."),
     tol_fp32: float = typer.Option(0.05, help="FP32: largest |delta MPJPE| in mm."),

@@ -5,7 +5,7 @@ Two evaluation protocols are offered, and every printed number names one:
 * ``standard``: 3D MPJPE over the non-root joints after root alignment (the
   root's error is 0 by construction and is left out); PCKh counts an error
   ``e <= k * threshold`` as correct; invisible 2D joints are left out.
-* ``seed``: the original report's code, quirks included: AJPE averages all
+* ``original``: the published chain's report code, quirks included: AJPE averages all
   joints *including* the root (always 0), PCKh counts an error of exactly 0
   as a miss (so the root never counts and 3D PCKh is capped at (J-1)/J), and
   invisible 2D joints are zeroed in prediction and ground truth (error 0: it
@@ -26,14 +26,14 @@ class Protocol(str, Enum):
     """Evaluation protocol (see the module docstring)."""
 
     STANDARD = "standard"
-    SEED = "seed"
+    ORIGINAL = "original"
 
 
 def _protocol(p: Protocol | str) -> Protocol:
     try:
         return Protocol(p)
     except ValueError:
-        raise ValueError(f"unknown protocol {p!r}; choose 'standard' or 'seed'") from None
+        raise ValueError(f"unknown protocol {p!r}; choose 'standard' or 'original'") from None
 
 
 def _nanmean(x: np.ndarray, axis: int | None = None) -> np.ndarray | float:
@@ -64,7 +64,7 @@ def errors_2d(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray | None, prot
     if visible is None:
         return err
     vis = np.asarray(visible, dtype=bool)
-    fill = 0.0 if _protocol(protocol) is Protocol.SEED else np.nan
+    fill = 0.0 if _protocol(protocol) is Protocol.ORIGINAL else np.nan
     return np.where(vis, err, fill)
 
 
@@ -98,7 +98,7 @@ def pckh_correct(errors: np.ndarray, thresholds: np.ndarray | float, k: float, p
     e = np.asarray(errors, dtype=np.float64)
     t = np.broadcast_to(np.asarray(thresholds, dtype=np.float64), (e.shape[0],))[:, None]
     hit = e <= k * t
-    if _protocol(protocol) is Protocol.SEED:
+    if _protocol(protocol) is Protocol.ORIGINAL:
         hit &= e > 0
     out = hit.astype(np.float64)
     out[np.isnan(e)] = np.nan

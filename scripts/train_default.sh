@@ -15,13 +15,13 @@ mkdir -p "$RUNS"
 scripts/setup-system.sh --textures
 
 # 12 infants x 500 frames at 30 fps, 640x480; splits 01-08 / 09-10 / 11-12 (card).
-$IP synth --out "$DATA" --sequences 12 --frames 500 --seed 2026 --workers 2 --resume \
+$IP synth --out "$DATA" --sequences 12 --frames 500 --random-seed 2026 --workers 2 --resume \
     --contact-sheet docs/synth_contact_sheet.jpg
 
 # 40 more infants x 80 frames, training only, variety v2: side-lying and prone infants, oblique
 # cameras (0-45 deg, 0.4-1.5 m). Variety of bodies, postures and views matters more than more
 # frames of the same 8 infants.
-$IP synth --out "$EXTRA" --sequences 40 --frames 80 --seed 7777 --workers 2 --resume --variety v2
+$IP synth --out "$EXTRA" --sequences 40 --frames 80 --random-seed 7777 --workers 2 --resume --variety v2
 
 # step NAME EPOCHS ARGS...: train unless the run already finished its epochs.
 step() {
@@ -53,7 +53,7 @@ step lifter_ft 10 lifter --extra-data "$EXTRA" --init "$RUNS/lifter/best.pt" --p
 step temporal_ft 10 lifter --temporal --extra-data "$EXTRA" --init "$RUNS/temporal/best.pt" \
     --pose2d "$RUNS/pose2d/best.pt" --lr 2e-4
 
-for proto in standard seed; do
+for proto in standard original; do
     $IP eval --data "$DATA" --split test --protocol "$proto" --detector "$RUNS/detector/best.pt" \
         --pose2d "$RUNS/pose2d/best.pt" --lifter "$RUNS/lifter_ft/best.pt" --json "$RUNS/eval_single_$proto.json"
     $IP eval --data "$DATA" --split test --protocol "$proto" --detector "$RUNS/detector/best.pt" \

@@ -18,7 +18,7 @@ def test_3d_errors_root_aligned():
 def test_mpjpe_standard_excludes_root_seed_includes_it():
     e = m.errors_3d(PRED3, GT3, root=0)
     assert m.mean_error(e, "standard", root=0) == pytest.approx(2.5)  # (5 + 0) / 2
-    assert m.mean_error(e, "seed", root=0) == pytest.approx(5 / 3)  # (0 + 5 + 0) / 3
+    assert m.mean_error(e, "original", root=0) == pytest.approx(5 / 3)  # (0 + 5 + 0) / 3
 
 
 def test_pckh_zero_quirk():
@@ -26,10 +26,10 @@ def test_pckh_zero_quirk():
     # threshold 4, k=1: standard -> joint 2 (0 <= 4) hits, joint 1 (5) misses: 50 %.
     assert m.pckh(e, 4.0, 1.0, "standard", root=0) == pytest.approx(50.0)
     # seed: a 0 error is a miss, root included: nothing hits.
-    assert m.pckh(e, 4.0, 1.0, "seed", root=0) == pytest.approx(0.0)
+    assert m.pckh(e, 4.0, 1.0, "original", root=0) == pytest.approx(0.0)
     # k=2 (8 mm): standard 2/2; seed only joint 1 of 3.
     assert m.pckh(e, 4.0, 2.0, "standard", root=0) == pytest.approx(100.0)
-    assert m.pckh(e, 4.0, 2.0, "seed", root=0) == pytest.approx(100 / 3)
+    assert m.pckh(e, 4.0, 2.0, "original", root=0) == pytest.approx(100 / 3)
 
 
 def test_2d_invisible_handling():
@@ -39,7 +39,7 @@ def test_2d_invisible_handling():
     std = m.evaluate_2d(pred, gt, vis, 5.0, "standard")
     assert std["error_px"] == pytest.approx(2.5)  # (5 + 0) / 2, joint 2 left out
     assert std["pckh@1"] == pytest.approx(100.0)
-    seed = m.evaluate_2d(pred, gt, vis, 5.0, "seed")
+    seed = m.evaluate_2d(pred, gt, vis, 5.0, "original")
     assert seed["error_px"] == pytest.approx(5 / 3)  # invisible zeroed -> 0 error
     assert seed["pckh@1"] == pytest.approx(100 / 3)  # only joint 0 (5 <= 5, > 0)
 
@@ -50,8 +50,8 @@ def test_per_sample_thresholds():
 
 
 def test_evaluate_3d_summary():
-    out = m.evaluate_3d(PRED3, GT3, 4.0, root=0, protocol="seed")
-    assert out["protocol"] == "seed"
+    out = m.evaluate_3d(PRED3, GT3, 4.0, root=0, protocol="original")
+    assert out["protocol"] == "original"
     assert out["mpjpe_mm"] == pytest.approx(5 / 3)
     assert out["per_joint_mm"] == pytest.approx([0, 5, 0])
     with pytest.raises(ValueError, match="unknown protocol"):
