@@ -53,13 +53,16 @@ def test_a_study_on_a_local_ray_instance(tmp_path):
     pytest.importorskip("ray", reason="Ray is not installed (the cluster extra)")
     study = tmp_path / "study"
     study.mkdir()
-    for i in range(3):
+    for i in range(7):
         shutil.copy(DEMO, study / f"infant{i}.mp4")
+    (study / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not really a video")
     out = tmp_path / "out"
     res = _batch(study, out, "--ray", "local")
-    assert res.returncode == 0, res.stderr[-2000:]
-    assert "3 processed, 0 already done, 0 failed" in res.stdout
+    assert res.returncode == 1, res.stderr[-2000:]
+    assert "7 processed, 0 already done, 1 failed" in res.stdout
+    fails = [x for x in res.stderr.splitlines() if x.startswith("failed:")]
+    assert len(fails) == 1 and "broken.mp4" in fails[0]
     with open(out / "study.csv") as f:
-        assert sorted(r["recording"] for r in csv.DictReader(f)) == ["infant0", "infant1", "infant2"]
-    res = _batch(study, out, "--ray", "local")  # nothing left to do: Ray is not even needed
-    assert "0 processed, 3 already done" in res.stdout
+        assert sorted(r["recording"] for r in csv.DictReader(f)) == [f"infant{i}" for i in range(7)]
+    res = _batch(study, out, "--ray", "local")  # re-run: no work but the broken one
+    assert "0 processed, 7 already done, 1 failed" in res.stdout
