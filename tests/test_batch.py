@@ -66,3 +66,29 @@ def test_a_study_on_a_local_ray_instance(tmp_path):
         assert sorted(r["recording"] for r in csv.DictReader(f)) == [f"infant{i}" for i in range(7)]
     res = _batch(study, out, "--ray", "local")  # re-run: no work but the broken one
     assert "0 processed, 7 already done, 1 failed" in res.stdout
+
+
+def test_a_study_killed_mid_way_finishes_the_rest_when_run_again(tmp_path):
+    import os
+    import signal
+    import time
+
+    study = tmp_path / "study"
+    study.mkdir()
+    for i in range(4):
+        shutil.copy(DEMO, study / f"infant{i}.mp4")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "infantpose.cli", "batch", str(study), "--out", str(out), "--max-frames", "60",
+           "--workers", "1"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(out.glob("*.jsonl")):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole run, workers included, as a power cut would
+    proc.wait(timeout=30)
+    done_before = len(list(out.glob("*.jsonl")))
+    assert 1 <= done_before < 4
+    res = _batch(study, out)
+    assert res.returncode == 0, res.stderr
+    assert f"{4 - done_before} processed, {done_before} already done, 0 failed" in res.stdout
+    assert len(list(out.glob("*.jsonl"))) == 4 and not list(out.glob("*.partial"))
