@@ -29,7 +29,7 @@ from infantpose.clinical import write_c3d, write_trc
 from infantpose.errors import InfantposeError
 from infantpose.fileio import atomic_write_text
 from infantpose.kinematics import analyse, features
-from infantpose.report import write_report, write_viewer
+from infantpose.report import annotated_frames, write_report, write_viewer
 from infantpose.skeleton import MPII
 
 
@@ -69,7 +69,14 @@ def json_safe(x: Any) -> Any:
     return x
 
 
-def analyze(results: Path, out: Path, c3d: bool = True, smooth_frames: int = 5, report: bool = True) -> dict[str, Path]:
+def analyze(
+    results: Path,
+    out: Path,
+    c3d: bool = True,
+    smooth_frames: int = 5,
+    report: bool = True,
+    video: Path | None = None,
+) -> dict[str, Path]:
     """Write the kinematics of one recording into ``out``; returns the files written by kind."""
     t, kp = read_results(results)
     fps = (len(t) - 1) / (t[-1] - t[0])
@@ -93,5 +100,11 @@ def analyze(results: Path, out: Path, c3d: bool = True, smooth_frames: int = 5, 
         written["c3d"] = write_c3d(out / "markers.c3d", list(MPII.joints), kp, fps)
     written["viewer"] = write_viewer(out / "viewer.html", kp, t, fps, results.name)
     if report:
-        written["report"] = write_report(out / "report.html", k, json_safe(summary), f"infantpose: {results.name}")
+        frames = None
+        if video is not None:  # the recording the results came from: a few frames with their skeleton
+            with open(results, encoding="utf-8") as f:
+                records = [json.loads(line) for line in f if line.strip()]
+            frames = annotated_frames(video, records)
+        written["report"] = write_report(out / "report.html", k, json_safe(summary), f"infantpose: {results.name}",
+                                         frames)  # fmt: skip
     return written

@@ -310,6 +310,9 @@ def analyze(
     report: bool | None = typer.Option(
         None, "--report/--no-report", help="Also write report.html (needs matplotlib; default: when installed)."
     ),
+    video: Path | None = typer.Option(
+        None, help="The recording the results came from: annotated frames in the report."
+    ),
 ) -> None:
     """Movement of one recording: joint angles, speeds, symmetry and frequency features, TRC and C3D markers,
     an HTML report and an interactive 3D viewer."""
@@ -326,7 +329,7 @@ def analyze(
         missing += [] if report else ["report.html"]
     if missing:
         typer.echo(f"note: {' and '.join(missing)} not written: pip install 'infantpose[analysis]'", err=True)
-    for kind, path in run_analysis(results, out, c3d, smooth, report).items():
+    for kind, path in run_analysis(results, out, c3d, smooth, report, video).items():
         typer.echo(f"{kind:<8} {path}")
 
 

@@ -137,8 +137,42 @@ def _fmt(v: Any, digits: int = 1) -> str:
     return "-" if v is None or (isinstance(v, float) and not np.isfinite(v)) else f"{v:.{digits}f}"
 
 
-def write_report(path: Path, k: Kinematics, summary: dict[str, Any], title: str) -> Path:
-    """HTML report: angle and speed plots over time (matplotlib), the features and symmetry tables."""
+def annotated_frames(video: Path, records: list[dict[str, Any]], count: int = 4) -> list[tuple[str, str]]:
+    """(caption, base64 JPEG) of ``count`` evenly spaced frames of ``video`` with their recorded 2D skeleton."""
+    import cv2
+
+    from infantpose.draw import draw_box, draw_skeleton
+
+    cap = cv2.VideoCapture(str(video))
+    if not cap.isOpened():
+        raise InfantposeError(f"{video}: cannot open the video to annotate")
+    wanted = set(np.linspace(0, len(records) - 1, min(count, len(records))).round().astype(int).tolist())
+    out = []
+    for i in range(len(records)):
+        ok, img = cap.read()
+        if not ok:
+            break
+        if i not in wanted:
+            continue
+        rec = records[i]
+        if rec.get("kp2d") is not None:
+            draw_box(img, np.asarray(rec["box"], float), (0, 200, 255))
+            draw_skeleton(img, np.asarray(rec["kp2d"], float), MPII, np.asarray(rec["conf"], float), 0.1)
+        scale = 360 / img.shape[0]
+        img = cv2.resize(img, (round(img.shape[1] * scale), 360))
+        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        caption = f"frame {rec.get('frame', i)}, t = {float(rec.get('t', 0)):.2f} s" + (
+            "" if rec.get("kp2d") is not None else " (no infant)")  # fmt: skip
+        out.append((caption, base64.b64encode(buf.tobytes()).decode("ascii")))
+    cap.release()
+    return out
+
+
+def write_report(
+    path: Path, k: Kinematics, summary: dict[str, Any], title: str, frames: list[tuple[str, str]] | None = None
+) -> Path:
+    """HTML report: angle and speed plots over time (matplotlib), the features and symmetry tables, and
+    ``frames`` ((caption, base64 JPEG), from :func:`annotated_frames`) when given."""
     try:
         import matplotlib
 
@@ -176,6 +210,12 @@ def write_report(path: Path, k: Kinematics, summary: dict[str, Any], title: str)
     rom = [[name, _fmt(v["l"]), _fmt(v["r"])] for name, v in summary["range_of_motion_deg"].items()]
     body = "".join(f"<h2>{html.escape(c)}</h2><img alt='{html.escape(c)}' src='data:image/png;base64,{b}'>"
                    for c, b in figs)  # fmt: skip
+    if frames:
+        body += "<h2>Annotated frames (2D skeleton as recorded)</h2>" + "".join(
+            f"<figure style='display:inline-block;margin:4px'><img alt='{html.escape(c)}' "
+            f"src='data:image/jpeg;base64,{b}' style='height:240px'><figcaption>{html.escape(c)}</figcaption></figure>"
+            for c, b in frames
+        )
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font:14px system-ui,sans-serif;max-width:980px;margin:24px auto;padding:0 12px}}
 table{{border-collapse:collapse;margin:8px 0 20px}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}

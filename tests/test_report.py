@@ -72,3 +72,25 @@ def test_the_report_has_plots_and_tables(tmp_path):
     k = analyse(kp, t)
     text = write_report(tmp_path / "r.html", k, json.loads(json.dumps(features(k), default=float)), "x").read_text()
     assert text.count("data:image/png;base64,") == 3 and "symmetry index" in text and "<table>" in text
+
+
+def test_the_report_shows_annotated_frames_of_the_recording(tmp_path):
+    pytest.importorskip("matplotlib", reason="the report needs the analysis extra (matplotlib)")
+    from infantpose.kinematics import analyse, features
+    from infantpose.report import annotated_frames, write_report
+
+    video = tmp_path / "v.mp4"
+    w = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 30, (160, 120))
+    for _ in range(10):
+        w.write(np.full((120, 160, 3), 90, np.uint8))
+    w.release()
+    kp2d = np.column_stack([np.linspace(40, 120, MPII.num_joints), np.linspace(20, 100, MPII.num_joints)])
+    records = [{"frame": i, "t": i / 30, "box": [30, 10, 130, 110], "kp2d": kp2d.tolist(),
+                "conf": [0.9] * MPII.num_joints} for i in range(10)]  # fmt: skip
+    records[9]["kp2d"] = None
+    frames = annotated_frames(video, records, count=4)
+    assert [c for c, _ in frames][-1] == "frame 9, t = 0.30 s (no infant)" and len(frames) == 4
+    kp, t = _recording(10)
+    k = analyse(kp, t)
+    text = write_report(tmp_path / "r.html", k, json.loads(json.dumps(features(k), default=float)), "x", frames)
+    assert text.read_text().count("data:image/jpeg;base64,") == 4
