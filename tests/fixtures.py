@@ -99,6 +99,7 @@ def random_checkpoint(stage: str, key: tuple[str, str], root: Path, path: Path) 
         norm = params.get("input_norm", "pixels")
         params.update(D.normalisation_stats(D.lifter_sequences(D.load_samples(root, "all")), norm))
         params["root"] = MPII.root
+        params["window"] = int(model.receptive_field)
     if stage == "pose2d":
         torch.nn.init.normal_(model.head.weight, std=0.5)  # peaky heatmaps: no argmax ties
     if stage == "detector":

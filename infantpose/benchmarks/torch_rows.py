@@ -64,8 +64,9 @@ def seed_row(clip: list[np.ndarray], lifter_params: dict[str, Any], frames: int 
     for name in STAGE_CLASSES:
         r = get_recipe(name, "seed")
         stats = {k: lifter_params[k] for k in ("mean_2d", "std_2d", "mean_3d", "std_3d")}
-        params = {**r["params"], **(stats if name == "lifter" else {})}
         model = build_model(r["arch"], **r["model"]).eval()
+        lifter_extra = {**stats, "window": int(model.receptive_field)} if name == "lifter" else {}
+        params = {**r["params"], **lifter_extra}
         stages[name] = make_stage(name, TorchBackend(model, r["arch"]), params)
     row = run_clip(_pipeline(stages, 1), clip[:frames], warmup=1)
     return {

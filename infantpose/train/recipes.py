@@ -84,7 +84,7 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
     ("lifter", "seed"): {
         "arch": "martinez",
         "model": {"num_joints": MPII.num_joints, "width": 1024, "blocks": 2, "dropout": 0.5},
-        "params": {"kind": "single", "window": 1},
+        "params": {"kind": "single"},
         "epochs": 200, "batch": 64, "lr": 1e-3, "weight_decay": 0.0, "lr_gamma": 0.96,
         "noise_px": 0.0,
     },
@@ -93,7 +93,7 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
         "arch": "martinez",
         "model": {"num_joints": MPII.num_joints, "width": 512, "blocks": 2, "dropout": 0.25},
         # Root-centred, scale-normalised 2D: the 3D does not depend on resolution or framing.
-        "params": {"kind": "single", "window": 1, "input_norm": "root_scale"},
+        "params": {"kind": "single", "input_norm": "root_scale"},
         "epochs": 60, "batch": 256, "lr": 1e-3, "weight_decay": 0.0, "lr_gamma": 0.95,
         "noise_px": 3.0,
     },
@@ -101,7 +101,8 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
         "arch": "temporal",
         "model": {"num_joints": MPII.num_joints, "channels": 256, "kernel": 3, "dilations": [1, 3, 9],
                   "dropout": 0.25},
-        "params": {"kind": "temporal", "window": 27, "input_norm": "root_scale"},
+        # The causal window (27 frames) is the network's receptive field, written into params at training.
+        "params": {"kind": "temporal", "input_norm": "root_scale"},
         "epochs": 60, "batch": 256, "lr": 1e-3, "weight_decay": 0.0, "lr_gamma": 0.95,
         "noise_px": 3.0,
     },

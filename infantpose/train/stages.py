@@ -139,6 +139,8 @@ def train(
         cfg = replace(cfg, metric="iou", mode="max")
         collate = D.collate_lists
     elif stage == "lifter":
+        # The window is the network's own receptive field: one number, never a second constant to keep in step.
+        params["window"] = int(build_model(r["arch"], **r["model"]).receptive_field)
         train_set, validate, params = _lifter_data(r, params, train_s, val_s, init, pose2d, out, seed)
         loss_fn = losses.lifter_loss
         cfg = replace(cfg, metric="mpjpe_mm", mode="min")
