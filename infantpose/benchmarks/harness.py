@@ -14,9 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from infantpose.preprocess import detector_input, lifter_input, pose_input
 from infantpose.runtime.pipeline import Pipeline, SmoothingConfig
-from infantpose.runtime.stages import causal_windows
+from infantpose.runtime.stages import causal_windows, detector_preprocess, lifter_preprocess, pose_preprocess
 from infantpose.runtime.tracking import TrackerConfig
 
 
@@ -92,19 +91,13 @@ def interleaved_runs(
 
 def stage_inputs(pipe: Pipeline, frames: list[np.ndarray], count: int = 16) -> dict[str, np.ndarray]:
     """Real (N, ...) inputs for each stage's backend, made by the runtime's pre-processing."""
-    dp, pp, lp = pipe.detector.params, pipe.pose.params, pipe.lifter.params
     picks = frames[:: max(1, len(frames) // count)][:count]
-    det = np.stack([detector_input(f, tuple(dp["input_size"]), dp["mean"], dp["std"], dp["colour"])[0] for f in picks])
+    det = detector_preprocess(picks, pipe.detector.params)[0]
     boxes, _ = pipe.detector(picks)
-    pose = np.stack(
-        [pose_input(f, b, tuple(pp["input_size"]), pp["padding"], pp["mean"], pp["std"], pp["colour"])[0]
-         for f, b in zip(picks, boxes, strict=True)]
-    )  # fmt: skip
+    pose = pose_preprocess(picks, boxes, pipe.pose.params)[0]
     kp, _ = pipe.pose(picks, boxes)
-    if pipe.lifter.window > 1:
-        lift = np.ascontiguousarray(lifter_input(causal_windows(kp, pipe.lifter.window), lp).transpose(0, 2, 1))
-    else:
-        lift = lifter_input(kp, lp)
+    window = pipe.lifter.window
+    lift = lifter_preprocess(causal_windows(kp, window) if window > 1 else kp, pipe.lifter.params)
     return {"detector": det, "pose2d": pose, "lifter": lift}
 
 

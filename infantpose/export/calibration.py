@@ -10,8 +10,7 @@ import numpy as np
 from infantpose.datasets import MiniRGBD
 from infantpose.errors import DatasetError
 from infantpose.fileio import read_image
-from infantpose.preprocess import detector_input, lifter_input, pose_input
-from infantpose.runtime.stages import causal_windows
+from infantpose.runtime.stages import causal_windows, detector_preprocess, lifter_preprocess, pose_preprocess
 from infantpose.skeleton import MPII, map_joints
 
 
@@ -33,8 +32,7 @@ def calibration_inputs(
         for seq in ds.sequences:
             _, kp, _ = ds.sequence_arrays(seq.name)
             kp = map_joints(kp, "minirgbd", MPII.name)
-            x = lifter_input(causal_windows(kp, window) if window > 1 else kp, params)
-            chunks.append(x.transpose(0, 2, 1) if window > 1 else x)
+            chunks.append(lifter_preprocess(causal_windows(kp, window) if window > 1 else kp, params))
         allx = np.concatenate(chunks)
         return allx[np.linspace(0, len(allx) - 1, min(count, len(allx))).round().astype(int)]
     out = []
@@ -42,14 +40,9 @@ def calibration_inputs(
         s = ds[int(i)]
         img = read_image(s.image)
         if stage == "detector":
-            out.append(
-                detector_input(img, tuple(params["input_size"]), params["mean"], params["std"], params["colour"])[0]
-            )
+            out.append(detector_preprocess([img], params)[0][0])
         elif stage == "pose2d":
-            p = params
-            out.append(
-                pose_input(img, s.box, tuple(p["input_size"]), p["padding"], p["mean"], p["std"], p["colour"])[0]
-            )
+            out.append(pose_preprocess([img], np.asarray(s.box)[None], params)[0][0])
         else:
             raise ValueError(f"unknown stage {stage!r}")
     return np.stack(out).astype(np.float32)

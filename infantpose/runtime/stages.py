@@ -48,6 +48,43 @@ class Timer:
         self._t = now
 
 
+def detector_preprocess(frames: list[np.ndarray], params: dict[str, Any]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The detector's input (N, 3, H, W) float32 for N BGR frames, and each frame's letterbox affine.
+
+    The one implementation: the runtime stage, INT8 calibration and the benchmarks all call it.
+    """
+    size = tuple(params["input_size"])
+    inputs, affines = zip(
+        *(detector_input(f, size, params["mean"], params["std"], params["colour"]) for f in frames), strict=True
+    )
+    return np.stack(inputs), list(affines)
+
+
+def pose_preprocess(
+    frames: list[np.ndarray], boxes: np.ndarray, params: dict[str, Any], rotations: np.ndarray | None = None
+) -> tuple[np.ndarray, list[tuple]]:
+    """The 2D network's input (N, 3, H, W) float32 for N BGR frames, (N, 4) px boxes and optional (N,)
+    degrees of turn, and each crop's (input, centre, scale) as :func:`preprocess.pose_input` returns it."""
+    size = tuple(params["input_size"])
+    rot = np.zeros(len(boxes)) if rotations is None else np.asarray(rotations, np.float64)
+    crops = [
+        pose_input(f, b, size, params["padding"], params["mean"], params["std"], params["colour"], float(r))
+        for f, b, r in zip(frames, boxes, rot, strict=True)
+    ]
+    return np.stack([c[0] for c in crops]), crops
+
+
+def lifter_preprocess(kp2d: np.ndarray, params: dict[str, Any]) -> np.ndarray:
+    """The lifter's input: (N, 2J) for (N, J, 2) px, or (N, 2J, T) for (N, T, J, 2) causal windows (temporal)."""
+    window = int(params.get("window", 1))
+    x = lifter_input(kp2d, params)
+    if window > 1:
+        if x.ndim != 3 or x.shape[1] != window:
+            raise ValueError(f"temporal lifter needs (N, {window}, J, 2) input, got {np.shape(kp2d)}")
+        x = np.ascontiguousarray(x.transpose(0, 2, 1))
+    return x
+
+
 class DetectorStage:
     """Whole frame -> one infant box per frame (frame px) and its score."""
 
@@ -63,9 +100,7 @@ class DetectorStage:
             return self._fasterrcnn(frames)
         p = self.params
         self.timer.start()
-        size = tuple(p["input_size"])
-        inputs, affines = zip(*(detector_input(f, size, p["mean"], p["std"], p["colour"]) for f in frames), strict=True)
-        x = np.stack(inputs)
+        x, affines = detector_preprocess(frames, p)
         self.timer.mark("pre")
         out = self.backend({p.get("input_name", "image"): x})
         self.timer.mark("infer")
@@ -158,13 +193,8 @@ class PoseStage:
     ) -> tuple[np.ndarray, np.ndarray]:
         p = self.params
         self.timer.start()
-        size = tuple(p["input_size"])
         rot = np.zeros(len(boxes)) if rotations is None else np.asarray(rotations, np.float64)
-        crops = [
-            pose_input(f, b, size, p["padding"], p["mean"], p["std"], p["colour"], float(r))
-            for f, b, r in zip(frames, boxes, rot, strict=True)
-        ]
-        x = np.stack([c[0] for c in crops])
+        x, crops = pose_preprocess(frames, boxes, p, rot)
         self.timer.mark("pre")
         out = self.backend({p.get("input_name", "image"): x})
         heat = out["heatmaps"]
@@ -207,11 +237,7 @@ class LifterStage:
     def __call__(self, kp2d: np.ndarray) -> np.ndarray:
         """(N, J, 2) px (single frame) or (N, T, J, 2) px (temporal, T = window) -> (N, J, 3) mm."""
         self.timer.start()
-        x = lifter_input(kp2d, self.params)
-        if self.window > 1:
-            if x.ndim != 3 or x.shape[1] != self.window:
-                raise ValueError(f"temporal lifter needs (N, {self.window}, J, 2) input, got {kp2d.shape}")
-            x = np.ascontiguousarray(x.transpose(0, 2, 1))  # (N, 2J, T)
+        x = lifter_preprocess(kp2d, self.params)
         self.timer.mark("pre")
         y = self.backend({self.params.get("input_name", "kp2d"): x})["kp3d"]
         self.timer.mark("infer")
