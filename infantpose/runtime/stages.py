@@ -266,7 +266,6 @@ STAGE_CLASSES: dict[str, type] = {"detector": DetectorStage, "pose2d": PoseStage
 
 def make_stage(name: str, backend: Backend, params: dict[str, Any]) -> DetectorStage | PoseStage | LifterStage:
     """The runtime stage ``name`` ("detector", "pose2d", "lifter") over ``backend`` with its params."""
-    try:
-        return STAGE_CLASSES[name](backend, params)
-    except KeyError:
-        raise ValueError(f"unknown stage {name!r} (known: {', '.join(STAGE_CLASSES)})") from None
+    if name not in STAGE_CLASSES:  # looked up first: a KeyError inside a constructor is not an unknown stage
+        raise ValueError(f"unknown stage {name!r} (known: {', '.join(STAGE_CLASSES)})")
+    return STAGE_CLASSES[name](backend, params)
