@@ -33,11 +33,11 @@ from infantpose.report import annotated_frames, write_report, write_viewer
 from infantpose.skeleton import MPII
 
 
-def read_results(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(F,) times s and (F, 16, 3) mm (NaN where no infant) from a JSONL results file."""
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """The JSONL result records of a file, each checked (a ``t`` and a (16, 3) or null ``kp3d``)."""
     if not path.is_file():
         raise InfantposeError(f"{path}: no such results file (infantpose run --jsonl writes one)")
-    t, kp = [], []
+    records = []
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
             if not line.strip():
@@ -45,19 +45,29 @@ def read_results(path: Path) -> tuple[np.ndarray, np.ndarray]:
             try:
                 rec = json.loads(line)
                 k3 = rec.get("kp3d")
-                arr = np.full((MPII.num_joints, 3), np.nan) if k3 is None else np.asarray(k3, np.float64)
-                if arr.shape != (MPII.num_joints, 3):
-                    raise ValueError(f"kp3d has shape {arr.shape}, expected ({MPII.num_joints}, 3)")
-                t.append(float(rec["t"]))
+                if k3 is not None and np.shape(k3) != (MPII.num_joints, 3):
+                    raise ValueError(f"kp3d has shape {np.shape(k3)}, expected ({MPII.num_joints}, 3)")
+                float(rec["t"])
             except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as e:
                 raise InfantposeError(f"{path}:{n}: not an infantpose result record ({type(e).__name__})") from None
-            kp.append(arr)
-    if len(t) < 2:
-        raise InfantposeError(f"{path}: {len(t)} record(s); movement needs at least 2 frames")
-    t_arr = np.asarray(t)
-    if np.any(np.diff(t_arr) <= 0):
+            records.append(rec)
+    return records
+
+
+def recording_arrays(records: list[dict[str, Any]], path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(F,) times s and (F, 16, 3) mm (NaN where no infant) of one recording's records (from ``path``)."""
+    if len(records) < 2:
+        raise InfantposeError(f"{path}: {len(records)} record(s); movement needs at least 2 frames")
+    t = np.array([float(r["t"]) for r in records])
+    if np.any(np.diff(t) <= 0):
         raise InfantposeError(f"{path}: times do not increase (a folder of photos is not a recording)")
-    return t_arr, np.stack(kp)
+    nan = np.full((MPII.num_joints, 3), np.nan)
+    return t, np.stack([nan if r.get("kp3d") is None else np.asarray(r["kp3d"], np.float64) for r in records])
+
+
+def read_results(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(F,) times s and (F, 16, 3) mm (NaN where no infant) from a JSONL results file."""
+    return recording_arrays(read_records(path), path)
 
 
 def json_safe(x: Any) -> Any:
@@ -78,7 +88,8 @@ def analyze(
     video: Path | None = None,
 ) -> dict[str, Path]:
     """Write the kinematics of one recording into ``out``; returns the files written by kind."""
-    t, kp = read_results(results)
+    records = read_records(results)
+    t, kp = recording_arrays(records, results)
     fps = (len(t) - 1) / (t[-1] - t[0])
     k = analyse(kp, t, smooth_frames)
     out.mkdir(parents=True, exist_ok=True)
@@ -91,20 +102,17 @@ def analyze(
         w.writerow(["" if not np.isfinite(v[i]) else f"{v[i]:.4f}" for v in cols.values()])
     atomic_write_text(out / "kinematics.csv", buf.getvalue())
     written["csv"] = out / "kinematics.csv"
-    summary = {"source": results.name, "joints": list(MPII.joints), "smoothing_frames": smooth_frames,
-               "definitions": "infantpose.kinematics (README 'Analysing movement')", **features(k)}  # fmt: skip
-    atomic_write_text(out / "summary.json", json.dumps(json_safe(summary), indent=2) + "\n")
+    definitions = "infantpose.kinematics (README 'Analysing movement')"
+    summary = json_safe({"source": results.name, "joints": list(MPII.joints), "smoothing_frames": smooth_frames,
+                         "definitions": definitions, **features(k)})  # fmt: skip
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     written["summary"] = out / "summary.json"
     written["trc"] = write_trc(out / "markers.trc", list(MPII.joints), kp, t, fps)
     if c3d:
         written["c3d"] = write_c3d(out / "markers.c3d", list(MPII.joints), kp, fps)
     written["viewer"] = write_viewer(out / "viewer.html", kp, t, fps, results.name)
     if report:
-        frames = None
-        if video is not None:  # the recording the results came from: a few frames with their skeleton
-            with open(results, encoding="utf-8") as f:
-                records = [json.loads(line) for line in f if line.strip()]
-            frames = annotated_frames(video, records)
-        written["report"] = write_report(out / "report.html", k, json_safe(summary), f"infantpose: {results.name}",
-                                         frames)  # fmt: skip
+        # With the recording the results came from: a few of its frames with their skeleton.
+        frames = annotated_frames(video, records) if video is not None else None
+        written["report"] = write_report(out / "report.html", k, summary, f"infantpose: {results.name}", frames)
     return written

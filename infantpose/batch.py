@@ -24,8 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from infantpose.errors import InfantposeError
 from infantpose.fileio import atomic_write_text
+from infantpose.skeleton import MPII
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm")
 
@@ -73,31 +76,39 @@ def _worker_init(bundle: str | None, precision: str, threads: int) -> None:
 
 def process(job: Job, out: Path, max_frames: int | None = None) -> dict[str, Any]:
     """Run one recording into ``out`` (``.partial`` first, renamed when done); returns its study row."""
-    from infantpose.analysis import json_safe, read_results
+    from infantpose.analysis import json_safe
     from infantpose.kinematics import analyse, features
+    from infantpose.runtime.sinks import LineFile
     from infantpose.runtime.sources import Source
 
     pipe = _PIPELINE
     pipe.reset()
     final, partial = out / f"{job.name}.jsonl", out / f"{job.name}.jsonl.partial"
     frames = found = 0
-    with Source(str(job.video)) as src, open(partial, "w", encoding="utf-8") as f:
-        fps = src.fps or 30.0
-        for r in pipe.stream(src, max_frames):
-            rec = r.to_json()
-            rec["recording"] = str(job.video.name)
-            f.write(json.dumps(rec) + "\n")
-            frames += 1
-            found += int(r.found)
-        corrupt = src.stats.corrupt
+    times, kp3d = [], []  # as recorded (rounded), for the kinematics summary: no second read of the file
+    nan = np.full((MPII.num_joints, 3), np.nan)
+    lines = LineFile(partial)  # whole records only, as `infantpose run --jsonl` writes them
+    try:
+        with Source(str(job.video)) as src:
+            fps = src.fps or 30.0
+            for r in pipe.stream(src, max_frames):
+                rec = r.to_json()
+                rec["recording"] = str(job.video.name)
+                lines.write_line(json.dumps(rec))
+                times.append(rec["t"])
+                kp3d.append(nan if rec["kp3d"] is None else np.asarray(rec["kp3d"], np.float64))
+                frames += 1
+                found += int(r.found)
+            corrupt = src.stats.corrupt
+    finally:
+        lines.close()
     if frames == 0:
         partial.unlink(missing_ok=True)
         raise InfantposeError(f"no frame could be read ({corrupt} unreadable)")
     row: dict[str, Any] = {"recording": job.name, "video": str(job.video), "frames": frames,
                            "frames_with_infant": found, "fps": round(fps, 3)}  # fmt: skip
     if frames >= 2 and found >= 2:
-        t, kp = read_results(partial)
-        summary = features(analyse(kp, t))
+        summary = features(analyse(np.stack(kp3d), np.asarray(times, np.float64)))
         atomic_write_text(out / f"{job.name}.summary.json", json.dumps(json_safe(summary), indent=2) + "\n")
         for limb, v in summary["limbs"].items():
             row[f"{limb}_mean_speed_mm_s"] = round(v["mean_speed_mm_s"], 2)
