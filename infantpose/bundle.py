@@ -18,6 +18,8 @@ from typing import Any
 
 from infantpose.errors import BundleError
 from infantpose.fileio import atomic_write_text
+from infantpose.heatmaps import DECODERS
+from infantpose.posture import VIEWS
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -168,8 +170,8 @@ def check_params(stage: str, params: dict[str, Any], source: str = MANIFEST) -> 
     else:
         _number(params, "padding", stage, source)
         _number(params, "sigma", stage, source, required=False)
-        choice("decoder", ("argmax", "quarter", "dark"), "dark")
-        choice("view", ("auto", "front", "any"), "any")
+        choice("decoder", DECODERS, "dark")
+        choice("view", VIEWS, "any")
     _numbers(params, "input_size", stage, source, 2, positive=True)
     _numbers(params, "mean", stage, source, 3)
     _numbers(params, "std", stage, source, 3, positive=True)
