@@ -172,8 +172,6 @@ def eval_(
     from infantpose.errors import InfantposeError
     from infantpose.evaluation import evaluate, format_report, load_split
 
-    if protocol not in ("standard", "original"):
-        raise InfantposeError(f"unknown protocol {protocol!r}; choose standard or original")
     stages = {}
     if bundle is not None:  # the runtime's own models (an installed bundle ships no checkpoints)
         if any(p is not None for p in (detector, pose2d, lifter)):

@@ -12,7 +12,7 @@ import torch
 from infantpose.errors import InfantposeError
 from infantpose.fileio import ImageCache
 from infantpose.metrics import Protocol, box_iou, evaluate_2d, evaluate_3d
-from infantpose.posture import VOTE_BACK, VOTE_PRIOR, VOTE_WINDOW, back_view_share, vote_recording
+from infantpose.posture import VOTE_BACK, VOTE_PRIOR, VOTE_WINDOW, back_view_share, upright_angle, vote_recording
 from infantpose.skeleton import MPII
 from infantpose.train import data as D
 from infantpose.train import losses
@@ -222,8 +222,6 @@ def _pose_on_samples(stage: Any, samples: list, cache: Any) -> np.ndarray:
     frame instead of the runtime's six-pass search (the runtime then carries the turn while
     tracking, which matches it closely).
     """
-    from infantpose.posture import upright_angle
-
     rot = upright_angle(np.stack([s.joints2d for s in samples])) if stage.params.get("upright") else None
     return stage([cache(s.image) for s in samples], np.stack([s.box for s in samples]), rot)[0]
 
