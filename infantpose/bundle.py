@@ -11,31 +11,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from infantpose.errors import BundleError
 from infantpose.fileio import atomic_write_text
-from infantpose.heatmaps import DECODERS
-from infantpose.posture import VIEWS
+from infantpose.stages import STAGES as STAGE_DEFS
+from infantpose.stages import ParamsError, StageParams, TensorSpec, parse_params
 
-FORMAT_VERSION = 1
+# 2: every stage's params name their "arch" and are validated as that stage's dataclass; the
+# old "kind" key is gone. Version 1 bundles (infantpose 0.1 exports, which also wrote "arch") load.
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 MANIFEST = "manifest.json"
-STAGES: tuple[str, ...] = ("detector", "pose2d", "lifter")
+STAGES: tuple[str, ...] = tuple(STAGE_DEFS)
 FORMATS: tuple[str, ...] = ("onnx", "engine")
 PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8")
-
-
-@dataclass
-class TensorSpec:
-    """One model input or output. Dynamic dimensions are strings (e.g. "N")."""
-
-    name: str
-    shape: list[int | str]
-    dtype: str = "float32"
-    layout: str = ""
 
 
 @dataclass
@@ -57,7 +49,7 @@ class Artifact:
 class Stage:
     """A pipeline stage: shared pre/post-processing parameters and its artifacts."""
 
-    params: dict[str, Any]
+    params: StageParams
     artifacts: list[Artifact]
 
 
@@ -71,15 +63,22 @@ class Manifest:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        for name, stage in self.stages.items():
+            d["stages"][name]["params"] = stage.params.to_dict()
+        return d
 
     @staticmethod
     def from_dict(d: dict[str, Any], source: str = MANIFEST) -> Manifest:
         """Parse and validate a manifest dict; BundleError names what is wrong."""
         try:
             version = d["format_version"]
-            if version != FORMAT_VERSION:
-                raise BundleError(f"{source}: format_version {version} is not supported (expected {FORMAT_VERSION})")
+            if version not in READABLE_VERSIONS:
+                raise BundleError(
+                    f"{source}: format_version {version!r} is not supported (this infantpose reads "
+                    f"{', '.join(map(str, READABLE_VERSIONS))}): re-export the bundle with this version's "
+                    "`infantpose export`"
+                )
             stages = {}
             for name, s in _typed(d["stages"], dict, "stages", source).items():
                 if name not in STAGES:
@@ -103,12 +102,16 @@ class Manifest:
                 if not arts:
                     raise BundleError(f"{source}: stage {name!r} lists no artifacts")
                 params = _typed(s.get("params", {}), dict, f"stages.{name}.params", source)
-                check_params(name, params, source)
-                stages[name] = Stage(params=dict(params), artifacts=arts)
+                if version == 1:  # "kind" repeated "arch" (or nothing) in version 1
+                    params = {k: v for k, v in params.items() if k != "kind"}
+                stages[name] = Stage(params=parse_params(name, params, source), artifacts=arts)
             joint_set = _typed(d["joint_set"], str, "joint_set", source)
-            return Manifest(joint_set=joint_set, stages=stages, format_version=version, meta=d.get("meta", {}))
+            # Parsed into this version's types: written back, it is a version FORMAT_VERSION manifest.
+            return Manifest(joint_set=joint_set, stages=stages, meta=d.get("meta", {}))
         except KeyError as e:
             raise BundleError(f"{source}: missing field {e.args[0]!r}") from None
+        except ParamsError as e:
+            raise BundleError(str(e)) from None
         except (TypeError, AttributeError) as e:
             raise BundleError(f"{source}: malformed entry ({e})") from None
 
@@ -120,62 +123,6 @@ def _typed(value: Any, kind: type, what: str, source: str) -> Any:
 
 
 _JSON_NAME = {dict: "object", list: "array", str: "string"}
-
-
-def _number(params: dict, key: str, stage: str, source: str, low: float = 0.0, required: bool = True) -> None:
-    """params[key] is a finite number > low (>= low when low is negative infinity or 0 for thresholds)."""
-    if key not in params:
-        if required:
-            raise BundleError(f"{source}: {stage} params lack {key!r}")
-        return
-    v = params[key]
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= low:
-        raise BundleError(f"{source}: {stage} params {key!r} must be a number > {low:g}, not {v!r}")
-
-
-def _numbers(params: dict, key: str, stage: str, source: str, length: int | None, positive: bool = False) -> None:
-    v = params.get(key)
-    ok = isinstance(v, list) and (length is None or len(v) == length) and len(v) > 0
-    ok = ok and all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v)
-    if ok and positive:
-        ok = all(x > 0 for x in v)
-    if not ok:
-        size = f"{length} " if length else ""
-        sign = "positive " if positive else ""
-        raise BundleError(f"{source}: {stage} params {key!r} must be a list of {size}{sign}numbers, not {v!r}")
-
-
-def check_params(stage: str, params: dict[str, Any], source: str = MANIFEST) -> None:
-    """Validate the pre/post-processing parameters the runtime reads; BundleError names the first problem."""
-
-    def choice(key: str, options: tuple, default: Any) -> None:
-        if params.get(key, default) not in options:
-            raise BundleError(f"{source}: {stage} params {key!r} must be one of {options}, not {params[key]!r}")
-
-    if stage == "lifter":
-        for key in ("mean_2d", "mean_3d"):
-            _numbers(params, key, stage, source, None)
-        for key in ("std_2d", "std_3d"):
-            _numbers(params, key, stage, source, None, positive=True)
-        window = params.get("window", 1)
-        if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-            raise BundleError(f"{source}: lifter params 'window' must be a positive integer, not {window!r}")
-        return
-    if stage == "detector":
-        choice("kind", ("centre", "fasterrcnn"), "centre")
-        if params.get("kind", "centre") == "fasterrcnn":
-            return
-        _number(params, "stride", stage, source)
-        _number(params, "score_threshold", stage, source, low=-1e-12, required=False)
-    else:
-        _number(params, "padding", stage, source)
-        _number(params, "sigma", stage, source, required=False)
-        choice("decoder", DECODERS, "dark")
-        choice("view", VIEWS, "any")
-    _numbers(params, "input_size", stage, source, 2, positive=True)
-    _numbers(params, "mean", stage, source, 3)
-    _numbers(params, "std", stage, source, 3, positive=True)
-    choice("colour", ("RGB", "BGR"), "RGB")
 
 
 def _check_artifact(art: Artifact, stage: str, source: str) -> None:

@@ -240,7 +240,7 @@ def _eval_coco(coco: Path, images: Path | None, bundle: Path | None, precision: 
         report = evaluate_coco(gt, images, predict, read_image, lambda n, _: bar.update(task, completed=n))
     report["bundle"] = str(bundle or "default")
     report["precision"] = precision
-    report["view"] = pipe.pose.params.get("view", "any")
+    report["view"] = pipe.pose.params.view
     typer.echo(format_coco_report(report))
     return report
 

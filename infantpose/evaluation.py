@@ -26,8 +26,10 @@ from infantpose.metrics import (
     mean_acceleration,
 )
 from infantpose.posture import vote_recording
-from infantpose.runtime.stages import DetectorStage, LifterStage, PoseStage, causal_windows
 from infantpose.skeleton import MPII
+from infantpose.stages.detector import DetectorStage
+from infantpose.stages.lifter import LifterStage, sequence_input
+from infantpose.stages.pose2d import PoseStage
 
 
 @dataclass
@@ -73,7 +75,7 @@ def lift_sequences(lifter: LifterStage, kp2d: np.ndarray, seq: np.ndarray, names
     for name in names:
         idx = np.flatnonzero(seq == name)
         x = kp2d[idx]
-        out[idx] = lifter(causal_windows(x, lifter.window) if lifter.window > 1 else x)
+        out[idx] = lifter(sequence_input(x, lifter.params))
     return out
 
 
@@ -99,7 +101,7 @@ def predict_2d(
         if detector is not None:
             boxes[i : i + batch], scores[i : i + batch] = detector(frames)
         kp[i : i + batch], conf[i : i + batch] = pose(frames, boxes[i : i + batch])
-    if pose.params.get("view") == "auto":  # each sequence voted frame by frame, as the live pipeline does
+    if pose.params.view == "auto":  # each sequence voted frame by frame, as the live pipeline does
         for name in dict.fromkeys(split.seq):
             idx = np.flatnonzero(split.seq == name)
             kp[idx], conf[idx] = vote_recording(kp[idx], conf[idx])

@@ -126,17 +126,6 @@ def normalize_2d(
     return ((flat - mean) / std).astype(np.float32)
 
 
-def lifter_input(kp2d: np.ndarray, params: dict) -> np.ndarray:
-    """(..., J, 2) px -> (..., 2J) float32 as the lifter described by ``params`` (manifest/checkpoint) takes it."""
-    return normalize_2d(
-        kp2d,
-        np.asarray(params["mean_2d"], np.float64),
-        np.asarray(params["std_2d"], np.float64),
-        params.get("input_norm", "pixels"),
-        params.get("root"),
-    )
-
-
 def denormalize_3d(out: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     """Lifter output: (..., 3J) z-scores -> (..., J, 3) millimetres, root-relative."""
     x = np.asarray(out, dtype=np.float64) * std + mean

@@ -13,6 +13,7 @@ from infantpose.bundle import (
     write_manifest,
 )
 from infantpose.errors import BundleError
+from infantpose.stages import parse_params
 
 
 def _bundle(tmp_path):
@@ -24,8 +25,10 @@ def _bundle(tmp_path):
         inputs=[TensorSpec("kp2d", ["N", 32], layout="NC")],
         outputs=[TensorSpec("kp3d", ["N", 48], layout="NC")],
     )
-    params = {"window": 1, "mean_2d": [0.0] * 32, "std_2d": [1.0] * 32, "mean_3d": [0.0] * 48, "std_3d": [1.0] * 48}
-    m = Manifest(joint_set="mpii", stages={"lifter": Stage(params=params, artifacts=[art])})
+    params = {"arch": "martinez", "window": 1, "mean_2d": [0.0] * 32, "std_2d": [1.0] * 32, "mean_3d": [0.0] * 48,
+              "std_3d": [1.0] * 48}  # fmt: skip
+    m = Manifest(joint_set="mpii", stages={"lifter": Stage(params=parse_params("lifter", params, "test"),
+                                                           artifacts=[art])})  # fmt: skip
     write_manifest(tmp_path, m)
     return m
 
@@ -70,13 +73,28 @@ def test_malformed_manifests(tmp_path):
         (lambda d: d["stages"].update(tracker={"artifacts": []}), "unknown stage 'tracker'"),
         (lambda d: d.update(stages=[1, 2]), "stages must be a JSON object, not list"),
         (lambda d: d["stages"]["lifter"].update(artifacts={}), "artifacts must be a JSON array"),
-        (lambda d: d["stages"]["lifter"]["params"].pop("std_3d"), "'std_3d' must be a list of positive numbers"),
+        (lambda d: d["stages"]["lifter"]["params"].pop("std_3d"), "lack 'std_3d'"),
+        (lambda d: d["stages"]["lifter"]["params"].update(std_3d=[1.0] * 47 + [0.0]), "'std_3d' must be a list of pos"),
+        (lambda d: d["stages"]["lifter"]["params"].update(mean_3d=[1.0] * 45), "'mean_3d' must be 3 per joint"),
+        (lambda d: d["stages"]["lifter"]["params"].update(arch="temporal", window=27), None),
+        (lambda d: d["stages"]["lifter"]["params"].update(window=27), "'window' must be 1 for a martinez"),
+        (lambda d: d["stages"]["lifter"]["params"].update(input_norm="root_scale"), "'root' must be a joint index"),
+        (lambda d: d["stages"]["lifter"]["params"].update(windw=1), "unknown key\\(s\\) 'windw'"),
+        (lambda d: d["stages"]["lifter"]["params"].update(kind="single"), "unknown key\\(s\\) 'kind'"),
+        (lambda d: d.update(format_version=1) or d["stages"]["lifter"]["params"].update(kind="single"), None),
+        (lambda d: d["stages"]["lifter"]["params"].pop("arch"), "lack 'arch'"),
         (lambda d: d["stages"]["lifter"]["params"].update(window=0), "'window' must be a positive integer"),
         (
             lambda d: d["stages"].update(
                 pose2d={
                     "artifacts": d["stages"]["lifter"]["artifacts"],
-                    "params": {"input_size": [256, 256], "mean": [0, 0, 0], "std": [1, 1, 1], "padding": 1.25},
+                    "params": {
+                        "arch": "simple_baseline",
+                        "input_size": [256, 256],
+                        "mean": [0, 0, 0],
+                        "std": [1, 1, 1],
+                        "padding": 1.25,
+                    },
                 }
             ),
             None,
@@ -85,7 +103,13 @@ def test_malformed_manifests(tmp_path):
             lambda d: d["stages"].update(
                 detector={
                     "artifacts": d["stages"]["lifter"]["artifacts"],
-                    "params": {"input_size": [160, 128], "mean": [0, 0, 0], "std": [1, 1, 1], "stride": 0},
+                    "params": {
+                        "arch": "centre",
+                        "input_size": [160, 128],
+                        "mean": [0, 0, 0],
+                        "std": [1, 1, 1],
+                        "stride": 0,
+                    },
                 }
             ),
             "'stride' must be",
@@ -94,16 +118,17 @@ def test_malformed_manifests(tmp_path):
             lambda d: d["stages"].update(
                 detector={
                     "artifacts": d["stages"]["lifter"]["artifacts"],
-                    "params": {"stride": 8, "mean": [0, 0, 0], "std": [1, 1, 1]},
+                    "params": {"arch": "centre", "stride": 8, "mean": [0, 0, 0], "std": [1, 1, 1]},
                 }
             ),
-            "'input_size' must be a list of 2 positive",
+            "lack 'input_size'",
         ),
         (
             lambda d: d["stages"].update(
                 pose2d={
                     "artifacts": d["stages"]["lifter"]["artifacts"],
                     "params": {
+                        "arch": "simple_baseline",
                         "input_size": [256, 256],
                         "mean": [0, 0, 0],
                         "std": [1, 1, 1],

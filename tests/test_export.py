@@ -70,8 +70,8 @@ def test_bundle_has_all_precisions_and_int8_drift(setup):
         assert int8.info["passed"] and int8.info["drift"] <= int8.info["max_drift"]
         assert int8.info["drift_inputs"] == "held-out split" and int8.info["drift_samples"] >= 32
     assert len(left_out) < 3, "at least one stage must quantise within its limit"
-    assert b.stage("pose2d").params["input_size"] == [128, 128]
-    assert len(b.stage("lifter").params["mean_2d"]) == 32
+    assert b.stage("pose2d").params.input_size == (128, 128)
+    assert len(b.stage("lifter").params.mean_2d) == 32
     assert b.manifest.meta["training"]["pose2d"]["checkpoint_sha256"]
 
 
@@ -211,9 +211,12 @@ def test_a_reference_of_another_kind_is_one_error(setup):
 
 
 def test_export_fails_when_every_int8_model_fails_and_leaves_no_temporaries(setup, tmp_path, monkeypatch):
-    from infantpose.export import package
+    from dataclasses import replace
 
-    monkeypatch.setattr(package, "MAX_DRIFT", dict.fromkeys(package.MAX_DRIFT, -1.0))  # nothing can pass
+    from infantpose.stages import STAGES
+
+    for name, sd in STAGES.items():  # nothing can pass
+        monkeypatch.setitem(STAGES, name, replace(sd, max_drift=-1.0))
     monkeypatch.chdir(tmp_path)
     ck = setup["ckpts"]
     res = CliRunner().invoke(app, ["export", "--detector", str(ck["detector"]), "--pose2d", str(ck["pose2d"]),

@@ -1,11 +1,14 @@
 """Torch-free runtime pieces: the tracker cannot collapse, stills vs recordings, scale-free lifter input."""
 
+from dataclasses import replace
+from types import SimpleNamespace
+
 import cv2
 import numpy as np
 import pytest
 
 from infantpose.errors import InfantposeError
-from infantpose.preprocess import lifter_input, root_scale_2d
+from infantpose.preprocess import normalize_2d, root_scale_2d
 from infantpose.runtime.result import FrameResult
 from infantpose.runtime.sources import Source, numbered_frames
 from infantpose.runtime.tracking import Tracker, TrackerConfig
@@ -85,16 +88,20 @@ def test_folder_of_photos_is_stills_unless_forced(tmp_path):
 
 def test_lifter_input_ignores_resolution_and_framing():
     kp = _pose()
-    params = {"mean_2d": np.zeros(32), "std_2d": np.ones(32), "input_norm": "root_scale", "root": MPII.root}
-    a = lifter_input(kp, params)
+    from infantpose.stages import lifter
+
+    stats = {"mean_2d": [0.0] * 32, "std_2d": [1.0] * 32, "mean_3d": [0.0] * 48, "std_3d": [1.0] * 48}
+    params = lifter.LifterParams.from_dict({"arch": "martinez", "input_norm": "root_scale", "root": MPII.root,
+                                            **stats}, "test")  # fmt: skip
+    a = lifter.preprocess(kp, params)
     for scale, shift in ((2.0, (0, 0)), (3.0, (0, 0)), (1.0, (80, 60))):
-        assert np.abs(lifter_input(_pose(scale, shift), params) - a).max() < 1e-5
+        assert np.abs(lifter.preprocess(_pose(scale, shift), params) - a).max() < 1e-5
     n = root_scale_2d(kp, MPII.root)
     assert np.allclose(n[MPII.root], 0) and np.sqrt((n**2).sum(-1).mean()) == pytest.approx(1.0)
-    legacy = {**params, "input_norm": "pixels"}
-    assert np.abs(lifter_input(_pose(2.0), legacy) - lifter_input(kp, legacy)).max() > 10
+    legacy = replace(params, input_norm="pixels")
+    assert np.abs(lifter.preprocess(_pose(2.0), legacy) - lifter.preprocess(kp, legacy)).max() > 10
     with pytest.raises(ValueError, match="unknown lifter input normalisation"):
-        lifter_input(kp, {**params, "input_norm": "metres"})
+        normalize_2d(kp, np.zeros(32), np.ones(32), "metres")
 
 
 def test_no_infant_result_serialises_as_nulls():
@@ -127,7 +134,7 @@ def test_frames_are_validated():
 def test_the_live_window_is_the_offline_window():
     """The pipeline's causal window (frame by frame) equals evaluation's and training's (whole sequence)."""
     from infantpose.runtime.pipeline import Pipeline, SmoothingConfig
-    from infantpose.runtime.stages import causal_windows
+    from infantpose.stages.lifter import causal_windows
 
     rng = np.random.default_rng(0)
     base = rng.uniform(200, 300, (MPII.num_joints, 2))
@@ -136,14 +143,14 @@ def test_the_live_window_is_the_offline_window():
 
     class Detector:
         def __init__(self):
-            self.params = {"score_threshold": 0.1}
+            self.params = SimpleNamespace(score_threshold=0.1)
 
         def __call__(self, frames):
             return np.array([[150.0, 150.0, 350.0, 350.0]]), np.array([0.9])
 
     class Pose:
         def __init__(self):
-            self.params, self.calls = {}, 0
+            self.params, self.calls = SimpleNamespace(upright=False, view="any"), 0
 
         def __call__(self, frames, boxes, rotations=None):
             kp = poses[self.calls][None]

@@ -10,7 +10,7 @@ from infantpose.train import losses  # noqa: E402
 from infantpose.train.checkpoint import load_checkpoint, model_from_checkpoint  # noqa: E402
 from infantpose.train.models import build_model  # noqa: E402
 from infantpose.train.realism import Realism  # noqa: E402
-from infantpose.train.recipes import RECIPES, get_recipe  # noqa: E402
+from infantpose.train.recipes import RECIPES, get_recipe, recipe_params  # noqa: E402
 from infantpose.train.stages import train  # noqa: E402
 
 from .fixtures import make_minirgbd  # noqa: E402
@@ -93,13 +93,13 @@ def test_tiny_training_lowers_each_loss(root):
     collate = torch.utils.data.default_collate
     # pose2d
     r = get_recipe("pose2d", "edge-effnet")
-    ds = D.Pose2DDataset(samples, r["params"], augment=False)
+    ds = D.Pose2DDataset(samples, recipe_params("pose2d", r), augment=False)
     batch = collate([ds[i] for i in range(4)])
     first, last = _loss_drops(build_model(r["arch"], **r["model"]), batch, losses.heatmap_loss, lr=2e-3)
     assert last < first
     # detector
     r = get_recipe("detector", "edge")
-    ds = D.DetectorDataset(samples, r["params"], augment=False)
+    ds = D.DetectorDataset(samples, recipe_params("detector", r), augment=False)
     batch = collate([ds[i] for i in range(4)])
     first, last = _loss_drops(build_model(r["arch"], **r["model"]), batch, losses.detector_loss)
     assert last < 0.7 * first
@@ -119,7 +119,7 @@ def test_tiny_training_lowers_each_loss(root):
 def test_checkpoint_reload_gives_identical_outputs(root, tmp_path):
     train("lifter", root, "edge", tmp_path, epochs=1, batch=4, progress=False)
     ck = load_checkpoint(tmp_path / "best.pt")  # weights_only=True inside
-    assert ck["stage"] == "lifter" and len(ck["params"]["mean_2d"]) == 32
+    assert ck["stage"] == "lifter" and len(ck["params"].mean_2d) == 32
     a, b = model_from_checkpoint(ck), model_from_checkpoint(load_checkpoint(tmp_path / "best.pt"))
     x = torch.randn(5, 32)
     with torch.no_grad():
@@ -172,7 +172,7 @@ def test_detector_negatives_and_quarter_turns(root):
     r = get_recipe("detector", "edge")
     samples = D.load_samples(root, "train")
     real = Realism([root / "no-textures"])
-    ds = D.DetectorDataset(samples, r["params"], augment=True, realism=real)
+    ds = D.DetectorDataset(samples, recipe_params("detector", r), augment=True, realism=real)
     items = [ds[i] for i in range(len(ds))] + [ds[i] for i in range(len(ds))]
     ds.epoch = 1
     items += [ds[i] for i in range(len(ds))]

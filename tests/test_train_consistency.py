@@ -6,9 +6,12 @@ import pytest
 
 pytest.importorskip("torch", reason="the train extra (torch) is not installed")
 
-from infantpose.runtime.stages import DetectorStage, LifterStage, PoseStage
+from infantpose.stages import parse_params
+from infantpose.stages.detector import DetectorStage
+from infantpose.stages.lifter import LifterStage
+from infantpose.stages.pose2d import PoseStage
 from infantpose.train import data as D
-from infantpose.train.recipes import get_recipe
+from infantpose.train.recipes import get_recipe, recipe_params
 
 from .fixtures import make_minirgbd
 
@@ -35,7 +38,7 @@ def samples(tmp_path_factory):
 
 
 def test_pose_targets_decode_to_ground_truth(samples):
-    params = get_recipe("pose2d", "edge-effnet")["params"]
+    params = recipe_params("pose2d", get_recipe("pose2d", "edge-effnet"))
     ds = D.Pose2DDataset(samples, params, augment=False)
     import cv2
 
@@ -51,7 +54,7 @@ def test_pose_targets_decode_to_ground_truth(samples):
 
 
 def test_detector_targets_decode_to_ground_truth(samples):
-    params = get_recipe("detector", "edge")["params"]
+    params = recipe_params("detector", get_recipe("detector", "edge"))
     ds = D.DetectorDataset(samples, params, augment=False)
     import cv2
 
@@ -77,7 +80,7 @@ def test_lifter_normalisation_round_trip(samples):
     stats = D.normalisation_stats(seqs)
     ds = D.LifterDataset(seqs, stats, window=1, augment=False)
     x, y = ds[0]
-    params = {"window": 1, **stats}
+    params = parse_params("lifter", {"arch": "martinez", **stats}, "test")
     stage = LifterStage(_Fixed({"kp3d": y.numpy()[None]}), params)
     out = stage(seqs[0].kp2d[:1])
     np.testing.assert_allclose(out[0], seqs[0].kp3d[0], atol=1e-3)

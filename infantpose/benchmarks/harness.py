@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from infantpose.runtime.pipeline import Pipeline, SmoothingConfig
-from infantpose.runtime.stages import causal_windows, detector_preprocess, lifter_preprocess, pose_preprocess
 from infantpose.runtime.tracking import TrackerConfig
+from infantpose.stages import detector, lifter, pose2d
 
 
 def load_frames(source: Path, limit: int = 300) -> list[np.ndarray]:
@@ -92,12 +92,11 @@ def interleaved_runs(
 def stage_inputs(pipe: Pipeline, frames: list[np.ndarray], count: int = 16) -> dict[str, np.ndarray]:
     """Real (N, ...) inputs for each stage's backend, made by the runtime's pre-processing."""
     picks = frames[:: max(1, len(frames) // count)][:count]
-    det = detector_preprocess(picks, pipe.detector.params)[0]
+    det = detector.preprocess(picks, pipe.detector.params)[0]
     boxes, _ = pipe.detector(picks)
-    pose = pose_preprocess(picks, boxes, pipe.pose.params)[0]
+    pose = pose2d.preprocess(picks, boxes, pipe.pose.params)[0]
     kp, _ = pipe.pose(picks, boxes)
-    window = pipe.lifter.window
-    lift = lifter_preprocess(causal_windows(kp, window) if window > 1 else kp, pipe.lifter.params)
+    lift = lifter.preprocess(lifter.sequence_input(kp, pipe.lifter.params), pipe.lifter.params)
     return {"detector": det, "pose2d": pose, "lifter": lift}
 
 

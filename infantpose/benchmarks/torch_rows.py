@@ -17,8 +17,8 @@ from infantpose.benchmarks.harness import run_clip
 from infantpose.bundle import load_bundle
 from infantpose.errors import InfantposeError
 from infantpose.runtime.pipeline import Pipeline, SmoothingConfig
-from infantpose.runtime.stages import STAGE_CLASSES, make_stage
 from infantpose.runtime.tracking import TrackerConfig
+from infantpose.stages import STAGES, make_stage, parse_params
 
 
 def _pipeline(stages: dict[str, Any], detector_period: int) -> Pipeline:
@@ -37,7 +37,7 @@ def pytorch_row(bundle: Path, clip: list[np.ndarray], threads: int = 0, device: 
         torch.set_num_threads(threads)
     training = load_bundle(bundle).manifest.meta.get("training", {})
     stages = {}
-    for name in ("detector", "pose2d", "lifter"):
+    for name in STAGES:
         path = Path(training.get(name, {}).get("checkpoint", ""))
         if not path.is_file():
             raise InfantposeError(f"{path}: the bundle's {name} checkpoint is not here (PyTorch row skipped)")
@@ -51,7 +51,7 @@ def pytorch_row(bundle: Path, clip: list[np.ndarray], threads: int = 0, device: 
     }
 
 
-def seed_row(clip: list[np.ndarray], lifter_params: dict[str, Any], frames: int = 10) -> dict[str, Any]:
+def seed_row(clip: list[np.ndarray], lifter_params: Any, frames: int = 10) -> dict[str, Any]:
     """Random-weight seed architecture in eager PyTorch, detector on every frame (speed only)."""
     import torch
 
@@ -61,13 +61,16 @@ def seed_row(clip: list[np.ndarray], lifter_params: dict[str, Any], frames: int 
 
     torch.manual_seed(0)
     stages: dict[str, Any] = {}
-    for name in STAGE_CLASSES:
+    for name in STAGES:
         r = get_recipe(name, "seed")
-        stats = {k: lifter_params[k] for k in ("mean_2d", "std_2d", "mean_3d", "std_3d")}
         model = build_model(r["arch"], **r["model"]).eval()
-        lifter_extra = {**stats, "window": int(model.receptive_field)} if name == "lifter" else {}
-        params = {**r["params"], **lifter_extra}
-        stages[name] = make_stage(name, TorchBackend(model, r["arch"]), params)
+        extra = {}
+        if name == "lifter":  # the shipped lifter's statistics: the seed lifter has none of its own
+            stats = ("mean_2d", "std_2d", "mean_3d", "std_3d", "input_norm", "root")
+            extra = {**{k: v for k, v in lifter_params.to_dict().items() if k in stats},
+                     "window": int(model.receptive_field)}  # fmt: skip
+        params = parse_params(name, {**r["params"], **extra, "arch": r["arch"]}, f"{name} seed recipe")
+        stages[name] = make_stage(name, TorchBackend(model, params), params)
     row = run_clip(_pipeline(stages, 1), clip[:frames], warmup=1)
     return {
         "name": "seed architecture, pytorch eager (speed only)",

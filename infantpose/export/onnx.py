@@ -13,10 +13,9 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
-from infantpose.bundle import Artifact, TensorSpec
-from infantpose.errors import InfantposeError
+from infantpose.bundle import Artifact
+from infantpose.stages import TensorSpec, stage_def
 from infantpose.train.checkpoint import model_from_checkpoint
-from infantpose.train.torch_backend import IO_NAMES
 
 OPSET = 18
 _FUSABLE = (nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
@@ -50,21 +49,11 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
     return model
 
 
-def example_input(ckpt: dict[str, Any], batch: int = 2) -> tuple[torch.Tensor, TensorSpec]:
-    """A random input tensor of the checkpoint's contract and its spec (batch axis "N")."""
-    arch, p, m = ckpt["arch"], ckpt["params"], ckpt["model"]
-    joints = int(m.get("num_joints", 16))
-    if arch in ("centre", "simple_baseline", "blazepose"):
-        w, h = p["input_size"]
-        return torch.randn(batch, 3, h, w), TensorSpec("image", ["N", 3, h, w], layout="NCHW")
-    if arch == "martinez":
-        return torch.randn(batch, 2 * joints), TensorSpec("kp2d", ["N", 2 * joints], layout="NC")
-    if arch == "temporal":
-        t = int(p["window"])
-        return torch.randn(batch, 2 * joints, t), TensorSpec("kp2d", ["N", 2 * joints, t], layout="NCT")
-    if arch == "fasterrcnn":
-        return torch.rand(3, 480, 640), TensorSpec("image", [3, "H", "W"], layout="CHW")
-    raise InfantposeError(f"cannot export architecture {arch!r}")
+def example_input(ckpt: dict[str, Any], batch: int = 2, seed: int = 0) -> tuple[torch.Tensor, TensorSpec]:
+    """A random input tensor of the checkpoint's contract and its spec (batch axis "N"), from its stage module."""
+    params = ckpt["params"]
+    x, spec = stage_def(ckpt["stage"]).example_input(params, batch, np.random.default_rng(seed))
+    return torch.from_numpy(x), spec
 
 
 def _output_specs(model: nn.Module, x: torch.Tensor, names: list[str]) -> list[TensorSpec]:
@@ -74,8 +63,8 @@ def _output_specs(model: nn.Module, x: torch.Tensor, names: list[str]) -> list[T
     return [TensorSpec(n, ["N", *list(o.shape[1:])]) for n, o in zip(names, out, strict=True)]
 
 
-class _FasterRCNNOutputs(nn.Module):
-    """torchvision detector with a single image in and (boxes, scores) out."""
+class _WholeFrameOutputs(nn.Module):
+    """torchvision detection model with a single image in and (boxes, scores) out."""
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
@@ -90,17 +79,17 @@ def export_onnx(ckpt: dict[str, Any], path: Path, opset: int = OPSET) -> Artifac
     """Write the checkpoint's model as ONNX at ``path``; returns its bundle artifact entry."""
     import onnx
 
-    arch = ckpt["arch"]
-    in_names, out_names = IO_NAMES[arch]
+    params = ckpt["params"]
+    in_names, out_names = list(params.io.inputs), list(params.io.outputs)
     model = model_from_checkpoint(ckpt)
     x, in_spec = example_input(ckpt)
     path.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if arch == "fasterrcnn":
+        if params.whole_frame:
             # torchvision's detection models export through the TorchScript-based exporter.
             torch.onnx.export(
-                _FasterRCNNOutputs(model).eval(), (x,), str(path), input_names=in_names, output_names=out_names,
+                _WholeFrameOutputs(model).eval(), (x,), str(path), input_names=in_names, output_names=out_names,
                 opset_version=max(opset, 11), dynamic_axes={"image": {1: "H", 2: "W"}, "boxes": {0: "K"},
                                                              "scores": {0: "K"}}, dynamo=False,
             )  # fmt: skip
@@ -126,8 +115,8 @@ def export_onnx(ckpt: dict[str, Any], path: Path, opset: int = OPSET) -> Artifac
         pass
     onnx.save(proto, str(path))
     return Artifact(file=path.name, format="onnx", precision="fp32", inputs=[in_spec], outputs=outs,
-                    info={"opset": opset, "exporter": "torch.onnx (dynamo)" if arch != "fasterrcnn" else
-                          "torch.onnx (torchscript)"})  # fmt: skip
+                    info={"opset": opset, "exporter": "torch.onnx (torchscript)" if params.whole_frame else
+                          "torch.onnx (dynamo)"})  # fmt: skip
 
 
 def store_exact_fp16(path: Path, min_elements: int = 256) -> dict[str, int]:
@@ -169,12 +158,12 @@ def max_abs_diff(ckpt: dict[str, Any], onnx_path: Path, batch: int = 4, seed: in
     """Largest |PyTorch - onnxruntime (CPU)| over all outputs for a random input batch."""
     from infantpose.runtime.backends.onnxruntime import OnnxRuntimeBackend
 
-    torch.manual_seed(seed)
-    x, spec = example_input(ckpt, batch)
+    x, spec = example_input(ckpt, batch, seed)
     model = model_from_checkpoint(ckpt)
+    whole_frame = ckpt["params"].whole_frame
     with torch.no_grad():
-        ref = model([x])[0] if ckpt["arch"] == "fasterrcnn" else model(x)
-    if ckpt["arch"] == "fasterrcnn":
+        ref = model([x])[0] if whole_frame else model(x)
+    if whole_frame:
         ref = (ref["boxes"], ref["scores"])
     ref = ref if isinstance(ref, tuple) else (ref,)
     out = OnnxRuntimeBackend(onnx_path)({spec.name: x.numpy()})

@@ -4,6 +4,8 @@ optional TensorRT engines, and a manifest carrying each stage's contract."""
 from __future__ import annotations
 
 import datetime
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -11,43 +13,12 @@ import numpy as np
 
 from infantpose import __version__
 from infantpose.bundle import Manifest, Stage, sha256_file, write_manifest
-from infantpose.detection import decode_boxes
 from infantpose.errors import InfantposeError
-from infantpose.heatmaps import decode_heatmaps
-from infantpose.metrics import box_iou
 from infantpose.skeleton import MPII
-
-STAGE_ORDER = ("detector", "pose2d", "lifter")
-# INT8 acceptance on held-out (validation-split) inputs, per stage (see _drift).
-MAX_DRIFT = {"detector": 0.10, "pose2d": 0.5, "lifter": 2.0}
+from infantpose.stages import STAGES, StageParams
 
 
-def _drift(stage: str, params: dict[str, Any]) -> Any:
-    """Stage-specific FP32 -> INT8 drift: 1 - box IoU; heatmap-px peak shift; mm of 3D."""
-    if stage == "detector":
-
-        def f(a: dict, b: dict) -> float:
-            s = int(params["stride"])
-            ba, _ = decode_boxes(a["centre"], a["size"], a["offset"], s)
-            bb, _ = decode_boxes(b["centre"], b["size"], b["offset"], s)
-            return float(1.0 - box_iou(ba, bb).mean())
-    elif stage == "pose2d":
-
-        def f(a: dict, b: dict) -> float:
-            ca, _ = decode_heatmaps(a["heatmaps"], params.get("decoder", "dark"))
-            cb, _ = decode_heatmaps(b["heatmaps"], params.get("decoder", "dark"))
-            return float(np.linalg.norm(ca - cb, axis=-1).mean())
-    else:
-        std = np.asarray(params["std_3d"])
-
-        def f(a: dict, b: dict) -> float:
-            d = (a["kp3d"] - b["kp3d"]) * (std[:, None] if a["kp3d"].ndim == 3 else std)
-            return float(np.abs(d).mean())
-
-    return f
-
-
-def _held_out(stage: str, params: dict[str, Any], data: Path, count: int) -> np.ndarray | None:
+def _held_out(stage: str, params: StageParams, data: Path, count: int) -> np.ndarray | None:
     """Inputs from the validation split (frames calibration never saw), or None when it is empty."""
     from infantpose.errors import DatasetError
     from infantpose.export.calibration import calibration_inputs
@@ -88,11 +59,16 @@ def export_bundle(
     stages: dict[str, Stage] = {}
     training: dict[str, Any] = {}
     skipped: dict[str, Any] = {}
-    for name in STAGE_ORDER:
+    if score_threshold is not None and not 0.0 <= score_threshold < 1.0:
+        raise InfantposeError(f"--score-threshold {score_threshold}: must be in [0, 1)")
+    for name, sd in STAGES.items():
         path = checkpoints[name]
         ck = load_checkpoint(path)
         if ck["stage"] != name:
             raise InfantposeError(f"{path}: is a {ck['stage']} checkpoint, not {name}")
+        params = ck["params"]
+        if name == "detector" and score_threshold is not None:
+            params = replace(params, score_threshold=float(score_threshold))
         fp32_path = out / f"{name}.fp32.onnx"
         log(f"{name}: exporting ONNX")
         fp32 = export_onnx(ck, fp32_path)
@@ -101,27 +77,22 @@ def export_bundle(
         if "fp16" in precisions:
             log(f"{name}: FP16")
             arts.append(to_fp16(fp32_path, out / f"{name}.fp16.onnx", fp32))
-        if "int8" in precisions and ck["arch"] != "fasterrcnn":
-            calib = calibration_inputs(name, ck["params"], calib_data, calib_count)
+        if "int8" in precisions and params.quantisable:
+            calib = calibration_inputs(name, params, calib_data, calib_count)
             log(f"{name}: INT8 ({calib_method} calibration on {len(calib)} real inputs)")
-            held = _held_out(name, ck["params"], calib_data, max(32, calib_count // 4))
+            held = _held_out(name, params, calib_data, max(32, calib_count // 4))
             int8 = to_int8(fp32_path, out / f"{name}.int8.onnx", fp32, calib, calib_method,
-                           _drift(name, ck["params"]), MAX_DRIFT[name], held)  # fmt: skip
+                           partial(sd.drift, params=params), sd.max_drift, held)  # fmt: skip
             if int8.info["passed"]:
                 arts.append(int8)
             else:  # never ship an INT8 model that fails its own check: the stage runs FP32 in the int8 set
                 (out / int8.file).unlink()
-                skipped[name] = {"drift": int8.info["drift"], "max_drift": MAX_DRIFT[name]}
-                log(f"{name}: INT8 left out (drift {int8.info['drift']:.3f} > {MAX_DRIFT[name]}); FP32 is used instead")
+                skipped[name] = {"drift": int8.info["drift"], "max_drift": sd.max_drift}
+                log(f"{name}: INT8 left out (drift {int8.info['drift']:.3f} > {sd.max_drift}); FP32 is used instead")
         if tensorrt:
             arts += _engines(name, out, arts, log, calib if "int8" in precisions else None, calib_method)
         # Last, once every variant is derived from it: weights that are exactly FP16 stored as FP16.
         fp32.info.update(store_exact_fp16(fp32_path))
-        params = {**ck["params"], "arch": ck["arch"]}
-        if name == "detector" and score_threshold is not None:
-            if not 0.0 <= score_threshold < 1.0:
-                raise InfantposeError(f"--score-threshold {score_threshold}: must be in [0, 1)")
-            params["score_threshold"] = float(score_threshold)
         stages[name] = Stage(params=params, artifacts=arts)
         training[name] = {
             "checkpoint": str(path), "checkpoint_sha256": sha256_file(path), "recipe": ck.get("recipe"),

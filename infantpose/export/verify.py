@@ -28,9 +28,10 @@ from infantpose.evaluation import evaluate, load_split
 from infantpose.export.calibration import calibration_inputs
 from infantpose.fileio import ImageCache
 from infantpose.runtime.backends import load_backend
-from infantpose.runtime.stages import STAGE_CLASSES, make_stage
+from infantpose.stages import STAGES as STAGE_DEFS
+from infantpose.stages import make_stage
 
-STAGES = tuple(STAGE_CLASSES)
+STAGES = tuple(STAGE_DEFS)
 
 
 @dataclass
@@ -109,11 +110,11 @@ def verify_bundle(
         ck, params = ckpts[s], bundle.stage(s).params
         if ck["stage"] != s:
             raise InfantposeError(f"{refs[s]}: is a {ck['stage']} checkpoint, not {s}")
-        if params.get("arch") not in (None, ck["arch"]):
-            raise InfantposeError(f"{refs[s]}: a {ck['arch']} network; the bundle's {s} is {params['arch']}")
-        if s == "lifter" and int(ck["params"].get("window", 1)) != int(params.get("window", 1)):
-            raise InfantposeError(f"{refs[s]}: a lifter with a {ck['params'].get('window', 1)}-frame window; "
-                                  f"the bundle's takes {params.get('window', 1)} frames")  # fmt: skip
+        if params.arch != ck["arch"]:
+            raise InfantposeError(f"{refs[s]}: a {ck['arch']} network; the bundle's {s} is {params.arch}")
+        if s == "lifter" and ck["params"].window != params.window:
+            raise InfantposeError(f"{refs[s]}: a lifter with a {ck['params'].window}-frame window; "
+                                  f"the bundle's takes {params.window} frames")  # fmt: skip
     return _verify_rows(bundle, bundle_dir, data, split, protocol, device, limit, progress, log, record, tol, ckpts)
 
 

@@ -12,7 +12,7 @@ import time
 import warnings
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,15 +24,11 @@ from infantpose.runtime.backends import load_backend
 from infantpose.runtime.result import FrameResult
 from infantpose.runtime.smoothing import OneEuroFilter
 from infantpose.runtime.sources import Source
-from infantpose.runtime.stages import (
-    STAGE_CLASSES,
-    DetectorStage,
-    LifterStage,
-    PoseStage,
-    make_stage,
-    window_indices,
-)
 from infantpose.runtime.tracking import Tracker, TrackerConfig
+from infantpose.stages import STAGES, make_stage
+from infantpose.stages.detector import DetectorStage
+from infantpose.stages.lifter import LifterStage, window_indices
+from infantpose.stages.pose2d import PoseStage
 
 DEFAULT_BUNDLE = Path(__file__).resolve().parent.parent / "assets" / "bundle"
 
@@ -74,7 +70,7 @@ class Pipeline:
         self.detector, self.pose, self.lifter = detector, pose, lifter
         self.joint_set = joint_set
         # Below this detector score the frame has no infant (default: the bundle's, else never).
-        self.min_score = float(detector.params.get("score_threshold", 0.0)) if min_score is None else min_score
+        self.min_score = detector.params.score_threshold if min_score is None else min_score
         self.tracker = Tracker(tracker)
         self.smoothing = smoothing or SmoothingConfig()
         s = self.smoothing
@@ -82,10 +78,10 @@ class Pipeline:
         self._f3d = OneEuroFilter(s.min_cutoff_3d, s.beta_3d)
         self._history: deque[np.ndarray] = deque(maxlen=lifter.window)
         # Networks trained on upright people get crops turned along the body (degrees, None: unknown).
-        self._upright = bool(pose.params.get("upright"))
+        self._upright = pose.params.upright
         self._rotation: float | None = None
         # view "auto": the torso views (True: back) of the track so far, for the vote (a photo: a track of one).
-        self._views: deque[bool] | None = deque(maxlen=VOTE_WINDOW) if pose.params.get("view") == "auto" else None
+        self._views: deque[bool] | None = deque(maxlen=VOTE_WINDOW) if pose.params.view == "auto" else None
         self._index = 0
         self.last_frame: np.ndarray | None = None  # the frame of the latest result (for overlays)
         self.info: dict = {}  # what ran: bundle, its manifest's sha256, precision, format (from_bundle fills it)
@@ -124,11 +120,11 @@ class Pipeline:
         if f"{precision} {fmt}" not in have:  # never a silent FP32 run when no stage has the precision asked for
             raise BundleError(f"{root}: the bundle has no {precision} {fmt} model (it has: {', '.join(have)})")
         stages = {}
-        for name in STAGE_CLASSES:
+        for name in STAGES:
             art = bundle.select(name, precision, fmt)
-            params = dict(bundle.stage(name).params)
+            params = bundle.stage(name).params
             if name == "pose2d" and view is not None:
-                params["view"] = view
+                params = replace(params, view=view)
             stages[name] = make_stage(name, load_backend(bundle.path(art), art.format, device, threads, art), params)
         pipe = cls(
             stages["detector"], stages["pose2d"], stages["lifter"], bundle.manifest.joint_set, tracker, smoothing,
@@ -136,7 +132,7 @@ class Pipeline:
         )  # fmt: skip
         pipe.info = {"bundle": "default" if path is None else root.name,
                      "manifest_sha256": sha256_file(root / "manifest.json"), "precision": precision, "format": fmt,
-                     "view": stages["pose2d"].params.get("view", "any")}  # fmt: skip
+                     "view": stages["pose2d"].params.view}  # fmt: skip
         return pipe
 
     def close(self) -> None:

@@ -2,9 +2,10 @@
 
 A checkpoint is a dict with the stage, architecture name and keyword
 arguments, the recipe name, the stage ``params`` the runtime needs (input
-size, normalisation, decoder, lifter statistics), the model state dict and the
-metrics at save time. Files are written atomically and read with
-``torch.load(weights_only=True)``: no pickled code is ever executed.
+size, normalisation, decoder, lifter statistics; stored as a plain dict, read back
+as the stage's typed params), the model state dict and the metrics at save time.
+Files are written atomically and read with ``torch.load(weights_only=True)``: no
+pickled code is ever executed.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from torch import nn
 
 from infantpose.errors import InfantposeError
 from infantpose.fileio import atomic_path
+from infantpose.stages import StageParams, checkpoint_params
 
 FORMAT = "infantpose-checkpoint"
 VERSION = 1
@@ -30,10 +32,14 @@ def atomic_save(obj: Any, path: Path) -> None:
 
 
 def make_checkpoint(
-    stage: str, arch: str, model_kwargs: dict, params: dict, model: nn.Module, **extra: Any
+    stage: str, arch: str, model_kwargs: dict, params: StageParams | dict, model: nn.Module, **extra: Any
 ) -> dict[str, Any]:
-    """The checkpoint dict for ``model`` (unwrapped from DDP if needed)."""
+    """The checkpoint dict for ``model`` (unwrapped from DDP if needed); ``params`` are validated and
+    stored as a plain dict without the architecture (kept beside them)."""
     core = model.module if hasattr(model, "module") else model
+    if isinstance(params, dict):
+        params = checkpoint_params({"stage": stage, "arch": arch, "params": params}, f"{stage} checkpoint")
+    params = {k: v for k, v in params.to_dict().items() if k != "arch"}
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -47,7 +53,8 @@ def make_checkpoint(
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read and validate a checkpoint; InfantposeError names the file and the problem."""
+    """Read and validate a checkpoint, its ``params`` parsed into the stage's dataclass; InfantposeError
+    names the file and the problem."""
     path = Path(path)
     if not path.is_file():
         raise InfantposeError(f"{path}: checkpoint not found")
@@ -60,6 +67,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     missing = [k for k in REQUIRED if k not in ckpt]
     if missing:
         raise InfantposeError(f"{path}: checkpoint lacks {', '.join(missing)}")
+    if not isinstance(ckpt["params"], dict):
+        raise InfantposeError(f"{path}: checkpoint params must be a dict")
+    ckpt["params"] = checkpoint_params(ckpt, str(path))  # ParamsError (an InfantposeError) names the problem
     return ckpt
 
 

@@ -31,8 +31,10 @@ from infantpose.geometry import (
 )
 from infantpose.heatmaps import gaussian_heatmaps
 from infantpose.preprocess import letterbox_affine, normalize_image, root_scale_2d
-from infantpose.runtime.stages import window_indices
 from infantpose.skeleton import MPII
+from infantpose.stages.detector import DetectorParams
+from infantpose.stages.lifter import window_indices
+from infantpose.stages.pose2d import PoseParams
 from infantpose.train.realism import Realism, sensor
 
 DATASET_KINDS = ("auto", "minirgbd", "mpii", "mpi_inf_3dhp")
@@ -128,7 +130,7 @@ class ImageDataset(EpochDataset):
     def __init__(
         self,
         samples: list[Sample],
-        params: dict[str, Any],
+        params: DetectorParams | PoseParams | None,
         augment: bool,
         seed: int = 0,
         realism: Realism | None = None,
@@ -139,7 +141,7 @@ class ImageDataset(EpochDataset):
         self.seed = seed
         self.cache = ImageCache()
         self.realism = realism if augment else None
-        self.size = tuple(params["input_size"]) if "input_size" in params else None
+        self.size = params.input_size if params is not None else None
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -179,7 +181,7 @@ class Pose2DDataset(ImageDataset):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        s = int(self.p["heatmap_stride"])
+        s = self.p.heatmap_stride
         self.hm_size = (self.size[0] // s, self.size[1] // s)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -192,7 +194,7 @@ class Pose2DDataset(ImageDataset):
         if self.augment and rng.random() < 0.5:
             img, joints, vis, box = _flip(img, joints, vis, box)
             mask = None if mask is None else mask[:, ::-1]
-        center, scale = box_to_center_scale(box, self.size[0] / self.size[1], self.p["padding"])
+        center, scale = box_to_center_scale(box, self.size[0] / self.size[1], self.p.padding)
         if self.augment:
             center = center + rng.uniform(-0.08, 0.08, 2) * scale * 200
             scale = scale * rng.uniform(0.8, 1.25)
@@ -203,11 +205,11 @@ class Pose2DDataset(ImageDataset):
         crop = cv2.warpAffine(img, affine, self.size, flags=cv2.INTER_LINEAR)
         if self.augment:
             crop = self.camera(self.scene(crop, mask, joints, affine, rng), rng)
-        x = normalize_image(crop, self.p["mean"], self.p["std"], self.p["colour"])
+        x = normalize_image(crop, self.p.mean, self.p.std, self.p.colour)
         jh = apply_affine(joints, crop_affine(center, scale, rot, self.hm_size))
         w, h = self.hm_size
         vis = vis & (jh[:, 0] >= 0) & (jh[:, 0] <= w - 1) & (jh[:, 1] >= 0) & (jh[:, 1] <= h - 1)
-        target = gaussian_heatmaps(jh, vis, self.hm_size, float(self.p["sigma"]))
+        target = gaussian_heatmaps(jh, vis, self.hm_size, self.p.sigma)
         return torch.from_numpy(x), torch.from_numpy(target), torch.from_numpy(vis.astype(np.float32))
 
 
@@ -216,7 +218,7 @@ class DetectorDataset(ImageDataset):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.stride = int(self.p["stride"])
+        self.stride = self.p.stride
         self.out_size = (self.size[0] // self.stride, self.size[1] // self.stride)
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
@@ -259,7 +261,7 @@ class DetectorDataset(ImageDataset):
             t["centre"] = np.zeros_like(t["centre"])
         return {
             "present": torch.tensor(float(present)),
-            "image": torch.from_numpy(normalize_image(inp, self.p["mean"], self.p["std"], self.p["colour"])),
+            "image": torch.from_numpy(normalize_image(inp, self.p.mean, self.p.std, self.p.colour)),
             "centre": torch.from_numpy(t["centre"]),
             "size": torch.from_numpy(t["size"]),
             "offset": torch.from_numpy(t["offset"]),
@@ -375,11 +377,11 @@ class LifterDataset(EpochDataset):
         return torch.from_numpy(x.T.copy()), torch.from_numpy(y[:, None])
 
 
-class FasterRCNNDataset(ImageDataset):
-    """Whole frames (RGB 0-1, as torchvision's detectors take them) with one infant box."""
+class WholeFrameDetectionDataset(ImageDataset):
+    """Whole frames (RGB 0-1, as torchvision's detection models take them) with one infant box."""
 
     def __init__(self, samples: list[Sample], augment: bool, seed: int = 0) -> None:
-        super().__init__(samples, {}, augment, seed)
+        super().__init__(samples, None, augment, seed)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         s = self.samples[i]

@@ -42,8 +42,8 @@ def detector_loss(model: nn.Module, batch: dict, device: torch.device) -> torch.
     return focal_loss(centre, b["centre"]) + box_l1
 
 
-def fasterrcnn_loss(model: nn.Module, batch: tuple, device: torch.device) -> torch.Tensor:
-    """torchvision detection models return their losses in train mode."""
+def detection_model_loss(model: nn.Module, batch: tuple, device: torch.device) -> torch.Tensor:
+    """torchvision detection models (the seed detector) return their losses in train mode."""
     images, targets = batch
     images = [i.to(device) for i in images]
     targets = [{k: v.to(device) for k, v in t.items()} for t in targets]

@@ -12,6 +12,8 @@ from typing import Any
 
 from infantpose.preprocess import IMAGENET_MEAN, IMAGENET_STD, PRETRAINED_MEAN, PRETRAINED_STD
 from infantpose.skeleton import MPII
+from infantpose.stages import StageParams, parse_params
+from infantpose.stages.detector import SEED_ARCH
 
 _IMAGE = {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD), "colour": "RGB"}
 # EfficientNet-Lite's ImageNet weights take RGB scaled to [-1, 1].
@@ -24,7 +26,7 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
         "arch": "centre",
         "model": {"widths": [24, 48, 64, 96], "head": 48, "backbone": "efficientnet_lite0_s16"},
         "pretrained": "imagenet",
-        "params": {"kind": "centre", "input_size": [160, 128], "stride": 8, "score_threshold": 0.15,
+        "params": {"input_size": [160, 128], "stride": 8, "score_threshold": 0.15,
                    **_IMAGE_EFFICIENTNET},
         "epochs": 8, "batch": 32, "lr": 1e-3, "weight_decay": 1e-4, "lr_gamma": 0.8,
         "realism": True,
@@ -33,13 +35,13 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
         # The previous edge detector: narrow ResNet from random init, synthetic appearance only.
         "arch": "centre",
         "model": {"widths": [24, 48, 64, 96], "head": 48},
-        "params": {"kind": "centre", "input_size": [192, 160], "stride": 8, **_IMAGE},
+        "params": {"input_size": [192, 160], "stride": 8, **_IMAGE},
         "epochs": 25, "batch": 32, "lr": 2e-3, "weight_decay": 1e-4, "lr_gamma": 0.92,
     },
     ("detector", "seed"): {
-        "arch": "fasterrcnn",
+        "arch": SEED_ARCH,  # torchvision's Faster R-CNN R50-FPN
         "model": {"num_classes": 2},
-        "params": {"kind": "fasterrcnn"},
+        "params": {},
         "epochs": 10, "batch": 2, "lr": 1e-4, "weight_decay": 1e-4, "lr_gamma": 0.9,
     },
     ("pose2d", "edge"): {
@@ -84,7 +86,7 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
     ("lifter", "seed"): {
         "arch": "martinez",
         "model": {"num_joints": MPII.num_joints, "width": 1024, "blocks": 2, "dropout": 0.5},
-        "params": {"kind": "single"},
+        "params": {},
         "epochs": 200, "batch": 64, "lr": 1e-3, "weight_decay": 0.0, "lr_gamma": 0.96,
         "noise_px": 0.0,
     },
@@ -93,7 +95,7 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
         "arch": "martinez",
         "model": {"num_joints": MPII.num_joints, "width": 512, "blocks": 2, "dropout": 0.25},
         # Root-centred, scale-normalised 2D: the 3D does not depend on resolution or framing.
-        "params": {"kind": "single", "input_norm": "root_scale"},
+        "params": {"input_norm": "root_scale"},
         "epochs": 60, "batch": 256, "lr": 1e-3, "weight_decay": 0.0, "lr_gamma": 0.95,
         "noise_px": 3.0,
     },
@@ -102,12 +104,17 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
         "model": {"num_joints": MPII.num_joints, "channels": 256, "kernel": 3, "dilations": [1, 3, 9],
                   "dropout": 0.25},
         # The causal window (27 frames) is the network's receptive field, written into params at training.
-        "params": {"kind": "temporal", "input_norm": "root_scale"},
+        "params": {"input_norm": "root_scale"},
         "epochs": 60, "batch": 256, "lr": 1e-3, "weight_decay": 0.0, "lr_gamma": 0.95,
         "noise_px": 3.0,
     },
 }  # fmt: skip
 RECIPES[("temporal", "seed")] = copy.deepcopy(RECIPES[("temporal", "edge")])
+
+
+def recipe_params(stage: str, recipe: dict[str, Any], source: str = "recipe") -> StageParams:
+    """A detector or 2D recipe's typed params (a lifter's need its data's statistics first)."""
+    return parse_params(stage, {**recipe["params"], "arch": recipe["arch"]}, source)
 
 
 def get_recipe(stage: str, name: str) -> dict[str, Any]:

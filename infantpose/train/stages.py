@@ -14,12 +14,16 @@ from infantpose.fileio import ImageCache
 from infantpose.metrics import Protocol, box_iou, evaluate_2d, evaluate_3d
 from infantpose.posture import VOTE_BACK, VOTE_PRIOR, VOTE_WINDOW, back_view_share, upright_angle, vote_recording
 from infantpose.skeleton import MPII
+from infantpose.stages import parse_params
+from infantpose.stages.detector import DetectorParams, DetectorStage
+from infantpose.stages.lifter import LifterParams, LifterStage, sequence_input
+from infantpose.stages.pose2d import PoseParams, PoseStage
 from infantpose.train import data as D
 from infantpose.train import losses
 from infantpose.train.checkpoint import load_checkpoint
 from infantpose.train.engine import FitConfig, fit
 from infantpose.train.models import build_model
-from infantpose.train.recipes import get_recipe
+from infantpose.train.recipes import get_recipe, recipe_params
 from infantpose.train.torch_backend import TorchBackend
 
 VAL_LIMIT = 600  # validation frames per epoch (evenly spaced), to keep epochs short on CPU
@@ -91,7 +95,8 @@ def train(
     for extra in extra_data or []:  # every sequence of an extra set is training data; names kept apart
         train_s += [replace(s, sequence=f"{extra.name}/{s.sequence}") for s in D.load_samples(extra, "all", dataset)]
     val_s = _spread(D.load_samples(data, val_split, dataset), VAL_LIMIT)
-    params = dict(r["params"])
+    # The lifter's params are complete (input statistics) only once its data is read (_lifter_data).
+    params = {**r["params"], "arch": r["arch"]} if stage == "lifter" else recipe_params(stage, r, f"recipe {recipe!r}")
     extra: dict[str, Any] = {
         "recipe": recipe,
         "data": {
@@ -127,15 +132,15 @@ def train(
                   " realism uses procedural textures only")  # fmt: skip
     if stage == "pose2d":
         train_set = D.Pose2DDataset(train_s, params, augment=True, seed=seed, realism=realism)
-        loss_fn, validate = losses.heatmap_loss, _validate_pose(val_s, params, r["arch"])
+        loss_fn, validate = losses.heatmap_loss, _validate_pose(val_s, params)
         cfg = replace(cfg, metric="pckh@1", mode="max")
-    elif stage == "detector" and r["arch"] == "centre":
+    elif stage == "detector" and not params.whole_frame:
         train_set = D.DetectorDataset(train_s, params, augment=True, seed=seed, realism=realism)
-        loss_fn, validate = losses.detector_loss, _validate_detector(val_s, params, r["arch"])
+        loss_fn, validate = losses.detector_loss, _validate_detector(val_s, params)
         cfg = replace(cfg, metric="iou", mode="max")
     elif stage == "detector":
-        train_set = D.FasterRCNNDataset(train_s, augment=True, seed=seed)
-        loss_fn, validate = losses.fasterrcnn_loss, _validate_detector(val_s, params, r["arch"])
+        train_set = D.WholeFrameDetectionDataset(train_s, augment=True, seed=seed)
+        loss_fn, validate = losses.detection_model_loss, _validate_detector(val_s, params)
         cfg = replace(cfg, metric="iou", mode="max")
         collate = D.collate_lists
     elif stage == "lifter":
@@ -167,7 +172,7 @@ def train(
 
 
 def _fit_pretrained_pose(
-    r: dict, params: dict, train_s: list, val_s: list, out: Path, extra: dict[str, Any]
+    r: dict, params: PoseParams, train_s: list, val_s: list, out: Path, extra: dict[str, Any]
 ) -> dict[str, Any]:
     """BlazePose recipe: the pretrained network as it is, plus a fitted joint regressor (no gradient steps).
 
@@ -177,7 +182,6 @@ def _fit_pretrained_pose(
     import json
     import time
 
-    from infantpose.runtime.stages import PoseStage
     from infantpose.skeleton import BLAZEPOSE_CHANNELS
     from infantpose.train.checkpoint import atomic_save, make_checkpoint
     from infantpose.train.models.blazepose import SOURCE, build_pretrained
@@ -186,7 +190,7 @@ def _fit_pretrained_pose(
     t0 = time.perf_counter()
     model, kwargs = build_pretrained()
     fit_s = _spread(train_s, int(r.get("fit_frames", 2000)))
-    raw = PoseStage(TorchBackend(model, "blazepose"), params)  # no regressor yet: the heatmap joints
+    raw = PoseStage(TorchBackend(model, params), params)  # no regressor yet: the heatmap joints
     cache = ImageCache()
     preds = []
     for i in range(0, len(fit_s), 32):
@@ -199,9 +203,10 @@ def _fit_pretrained_pose(
         np.concatenate(preds), np.stack([s.joints2d for s in fit_s]), np.stack([s.visible for s in fit_s]),
         scale, BLAZEPOSE_CHANNELS,
     )  # fmt: skip
-    params = {**params, "heatmap_joints": list(BLAZEPOSE_CHANNELS), "joint_regressor": res.regressor.round(6).tolist()}
+    params = replace(params, heatmap_joints=tuple(BLAZEPOSE_CHANNELS),
+                     joint_regressor=tuple(tuple(row) for row in res.regressor.round(6).tolist()))  # fmt: skip
     val_s = _spread(val_s, int(r.get("val_frames", VAL_LIMIT)))  # six passes per frame (upright search)
-    metrics = {"epoch": 0, **_validate_pose(val_s, params, "blazepose")(model), "seconds": time.perf_counter() - t0}
+    metrics = {"epoch": 0, **_validate_pose(val_s, params)(model), "seconds": time.perf_counter() - t0}
     fit_info = {"frames": res.frames, "rms_prior": res.error_prior, "rms_fitted": res.error_fitted}
     print(f"[pose2d] regressor fit (rms in box diagonals): {json.dumps(fit_info)}")
     print("[pose2d] " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()), flush=True)
@@ -222,13 +227,11 @@ def _pose_on_samples(stage: Any, samples: list, cache: Any) -> np.ndarray:
     frame instead of the runtime's six-pass search (the runtime then carries the turn while
     tracking, which matches it closely).
     """
-    rot = upright_angle(np.stack([s.joints2d for s in samples])) if stage.params.get("upright") else None
+    rot = upright_angle(np.stack([s.joints2d for s in samples])) if stage.params.upright else None
     return stage([cache(s.image) for s in samples], np.stack([s.box for s in samples]), rot)[0]
 
 
-def _validate_pose(val_s: list, params: dict, arch: str) -> Any:
-    from infantpose.runtime.stages import PoseStage
-
+def _validate_pose(val_s: list, params: PoseParams) -> Any:
     gt = np.stack([s.joints2d for s in val_s])
     vis = np.stack([s.visible for s in val_s])
     thr = np.array([s.pckh_2d if s.pckh_2d else np.nan for s in val_s])
@@ -236,7 +239,7 @@ def _validate_pose(val_s: list, params: dict, arch: str) -> Any:
     cache = ImageCache()
 
     def validate(model: torch.nn.Module) -> dict[str, float]:
-        stage = PoseStage(TorchBackend(model, arch, next(model.parameters()).device), params)
+        stage = PoseStage(TorchBackend(model, params, next(model.parameters()).device), params)
         kp = np.concatenate(
             [stage([cache(s.image) for s in val_s[i : i + 32]], boxes[i : i + 32])[0] for i in range(0, len(val_s), 32)]
         )
@@ -246,14 +249,12 @@ def _validate_pose(val_s: list, params: dict, arch: str) -> Any:
     return validate
 
 
-def _validate_detector(val_s: list, params: dict, arch: str) -> Any:
-    from infantpose.runtime.stages import DetectorStage
-
+def _validate_detector(val_s: list, params: DetectorParams) -> Any:
     gt = np.stack([s.box for s in val_s])
     cache = ImageCache()
 
     def validate(model: torch.nn.Module) -> dict[str, float]:
-        stage = DetectorStage(TorchBackend(model, arch, next(model.parameters()).device), params)
+        stage = DetectorStage(TorchBackend(model, params, next(model.parameters()).device), params)
         boxes = np.concatenate(
             [stage([cache(s.image) for s in val_s[i : i + 32]])[0] for i in range(0, len(val_s), 32)]
         )
@@ -264,16 +265,14 @@ def _validate_detector(val_s: list, params: dict, arch: str) -> Any:
 
 def _lifter_data(
     r: dict,
-    params: dict,
+    params: dict[str, Any],
     train_s: list,
     val_s: list,
     init: Path | None,
     pose2d: Path | None,
     out: Path,
     seed: int,
-) -> tuple[Any, Any, dict]:
-    from infantpose.runtime.stages import LifterStage, causal_windows
-
+) -> tuple[Any, Any, LifterParams]:
     seqs = D.lifter_sequences(train_s)
     val_seqs = D.lifter_sequences(val_s)
     norm = params.get("input_norm", "pixels")
@@ -287,7 +286,8 @@ def _lifter_data(
     else:
         stats = D.normalisation_stats(seqs, norm)
     params = {**params, **stats, "input_norm": norm, "units": "mm", "root": MPII.root, "joint_set": MPII.name}
-    window = int(params["window"])
+    params = parse_params("lifter", params, f"recipe {r['arch']}")
+    window = params.window
     inputs = None
     if pose2d is not None:
         import hashlib
@@ -298,7 +298,7 @@ def _lifter_data(
         key.update("|".join(sorted({f"{s.sequence}" for s in train_s})).encode())
         # Shared by every lifter fine-tuned on the same 2D network and data.
         inputs = predicted_2d(pose2d, train_s, pose2d.parent / f"pred2d_{key.hexdigest()[:12]}.npz")
-        if load_checkpoint(pose2d)["params"].get("view", "any") == "front":
+        if load_checkpoint(pose2d)["params"].view == "front":
             # A 2D stage that assumes a front view labels a prone infant's sides the other way round:
             # its 2D cannot match that infant's 3D, so those sequences would teach the lifter noise.
             kept = [s for s in seqs if back_view_share(s.kp2d) <= MAX_BACK_VIEW]
@@ -316,11 +316,10 @@ def _lifter_data(
                                 seed=seed, inputs_2d=inputs, norm=norm, root=MPII.root)  # fmt: skip
 
     def validate(model: torch.nn.Module) -> dict[str, float]:
-        stage = LifterStage(TorchBackend(model, r["arch"], next(model.parameters()).device), params)
+        stage = LifterStage(TorchBackend(model, params, next(model.parameters()).device), params)
         preds, gts, thr = [], [], []
         for s in val_seqs:
-            x = causal_windows(s.kp2d, window) if window > 1 else s.kp2d
-            preds.append(stage(x))
+            preds.append(stage(sequence_input(s.kp2d, params)))
             gts.append(s.kp3d)
         thr = np.concatenate([[v.pckh_3d or np.nan] for v in val_s])
         res = evaluate_3d(np.concatenate(preds), np.concatenate(gts), np.nanmean(thr), MPII.root, Protocol.STANDARD)
@@ -336,8 +335,6 @@ MAX_BACK_VIEW = 0.2
 
 def predicted_2d(pose2d: Path, samples: list, cache_file: Path) -> dict[str, np.ndarray]:
     """The 2D network's keypoints (ground-truth boxes) per sequence, cached in ``cache_file``."""
-    from infantpose.runtime.stages import PoseStage
-
     if cache_file.is_file():
         with np.load(cache_file) as z:
             return {k: z[k] for k in z.files}
@@ -346,7 +343,7 @@ def predicted_2d(pose2d: Path, samples: list, cache_file: Path) -> dict[str, np.
         raise InfantposeError(f"{pose2d}: is a {ck['stage']} checkpoint, not pose2d")
     from infantpose.train.checkpoint import model_from_checkpoint
 
-    stage = PoseStage(TorchBackend(model_from_checkpoint(ck), ck["arch"]), ck["params"])
+    stage = PoseStage(TorchBackend(model_from_checkpoint(ck), ck["params"]), ck["params"])
     cache = ImageCache()
     groups: dict[str, list] = {}
     for s in samples:
@@ -359,7 +356,7 @@ def predicted_2d(pose2d: Path, samples: list, cache_file: Path) -> dict[str, np.
             kps.append(_pose_on_samples(stage, ss[i : i + 32], cache))
             cache.clear()
         kp = np.concatenate(kps)
-        if ck["params"].get("view") == "auto":  # the runtime's vote over the recording, frame by frame
+        if ck["params"].view == "auto":  # the runtime's vote over the recording, frame by frame
             kp = vote_recording(kp, np.ones(kp.shape[:2]))[0]
         out[name] = kp
     cache_file.parent.mkdir(parents=True, exist_ok=True)

@@ -10,27 +10,21 @@ import torch
 from torch import nn
 
 from infantpose.runtime.backends.base import Closing
-
-# Tensor names per architecture: the same names the ONNX export uses.
-IO_NAMES: dict[str, tuple[list[str], list[str]]] = {
-    "centre": (["image"], ["centre", "size", "offset"]),
-    "fasterrcnn": (["image"], ["boxes", "scores"]),
-    "simple_baseline": (["image"], ["heatmaps"]),
-    "blazepose": (["image"], ["heatmaps", "presence"]),
-    "martinez": (["kp2d"], ["kp3d"]),
-    "temporal": (["kp2d"], ["kp3d"]),
-}
+from infantpose.stages import StageParams
 
 
 class TorchBackend(Closing):
-    """Runs an eval-mode ``nn.Module`` on float32 numpy inputs (batched, no grad)."""
+    """Runs an eval-mode ``nn.Module`` on float32 numpy inputs (batched, no grad), with the tensor names
+    of the stage contract ``params`` describes (the names the ONNX export gives the same network)."""
 
-    def __init__(self, model: nn.Module, arch: str, device: str | torch.device = "cpu", batch: int = 64) -> None:
+    def __init__(
+        self, model: nn.Module, params: StageParams, device: str | torch.device = "cpu", batch: int = 64
+    ) -> None:
         self.model = model.eval().to(device)
-        self.arch = arch
+        self.whole_frame = params.whole_frame
         self.device = torch.device(device)
         self.batch = batch
-        self.input_names, self.output_names = IO_NAMES[arch]
+        self.input_names, self.output_names = list(params.io.inputs), list(params.io.outputs)
         self.input_ranks: dict[str, int] = {}  # a PyTorch module does not declare them
         self.output_ranks: dict[str, int] = {}
         self.name = f"pytorch/{self.device.type}"
@@ -44,7 +38,7 @@ class TorchBackend(Closing):
     @torch.no_grad()
     def __call__(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         x = inputs[self.input_names[0]]
-        if self.arch == "fasterrcnn":
+        if self.whole_frame:  # torchvision detection: a list of images in, dicts out
             out = self.model([torch.from_numpy(x).to(self.device)])[0]
             keep = out["labels"] == 1
             return {"boxes": out["boxes"][keep].cpu().numpy(), "scores": out["scores"][keep].cpu().numpy()}
@@ -59,8 +53,8 @@ class TorchBackend(Closing):
 
 def stage_from_checkpoint(ckpt: dict[str, Any], device: str = "cpu") -> Any:
     """The runtime stage (DetectorStage / PoseStage / LifterStage) running a checkpoint's model."""
-    from infantpose.runtime.stages import make_stage
+    from infantpose.stages import make_stage
     from infantpose.train.checkpoint import model_from_checkpoint
 
-    backend = TorchBackend(model_from_checkpoint(ckpt), ckpt["arch"], device)
+    backend = TorchBackend(model_from_checkpoint(ckpt), ckpt["params"], device)
     return make_stage(ckpt["stage"], backend, ckpt["params"])

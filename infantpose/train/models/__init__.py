@@ -2,37 +2,26 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from torch import nn
 
-ARCHS = ("centre", "fasterrcnn", "simple_baseline", "blazepose", "martinez", "temporal")
+# Architecture name (recipes, checkpoints) -> (module under train/models, factory in it).
+MODELS: dict[str, tuple[str, str]] = {
+    "centre": ("detector", "CentreDetector"),
+    "fasterrcnn": ("detector", "fasterrcnn"),
+    "simple_baseline": ("pose2d", "SimpleBaseline"),
+    "blazepose": ("blazepose", "BlazePoseHeatmaps"),
+    "martinez": ("lifter", "MartinezLifter"),
+    "temporal": ("lifter", "TemporalLifter"),
+}
+ARCHS = tuple(MODELS)
 
 
 def build_model(arch: str, **kwargs: Any) -> nn.Module:
     """Instantiate architecture ``arch`` with its keyword arguments (from a recipe or checkpoint)."""
-    if arch == "centre":
-        from infantpose.train.models.detector import CentreDetector
-
-        return CentreDetector(**kwargs)
-    if arch == "fasterrcnn":
-        from infantpose.train.models.detector import fasterrcnn
-
-        return fasterrcnn(**kwargs)
-    if arch == "simple_baseline":
-        from infantpose.train.models.pose2d import SimpleBaseline
-
-        return SimpleBaseline(**kwargs)
-    if arch == "blazepose":
-        from infantpose.train.models.blazepose import BlazePoseHeatmaps
-
-        return BlazePoseHeatmaps(**kwargs)
-    if arch == "martinez":
-        from infantpose.train.models.lifter import MartinezLifter
-
-        return MartinezLifter(**kwargs)
-    if arch == "temporal":
-        from infantpose.train.models.lifter import TemporalLifter
-
-        return TemporalLifter(**kwargs)
-    raise ValueError(f"unknown architecture {arch!r}; choose from {', '.join(ARCHS)}")
+    if arch not in MODELS:
+        raise ValueError(f"unknown architecture {arch!r}; choose from {', '.join(ARCHS)}")
+    module, factory = MODELS[arch]
+    return getattr(importlib.import_module(f"infantpose.train.models.{module}"), factory)(**kwargs)

@@ -1,0 +1,237 @@
+"""The 2D stage: frames and infant boxes -> 2D keypoints (frame px) and confidences.
+
+Its params, its architectures' tensor contracts, pre- and post-processing (crop, heatmap
+decoding, joint regressor, view rule), the runtime class with the upright search, the export
+example input, INT8 calibration inputs and the drift metric.
+
+Architectures: "simple_baseline" (heatmaps) and "blazepose" (MediaPipe's landmark network:
+heatmaps and a presence logit; needs an upright body).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from infantpose.fileio import read_image
+from infantpose.heatmaps import DECODERS, apply_joint_regressor, decode_heatmaps, heatmaps_to_image
+from infantpose.posture import VIEWS, front_view, limbs_follow_torso, upright_angle
+from infantpose.preprocess import pose_input
+from infantpose.skeleton import MPII
+from infantpose.stages.base import ParamsReader, StageDef, TensorIO, TensorSpec, Timer, params_dict
+
+NAME = "pose2d"
+ARCHS: dict[str, TensorIO] = {
+    "simple_baseline": TensorIO(("image",), ("heatmaps",)),
+    "blazepose": TensorIO(("image",), ("heatmaps", "presence")),
+}
+
+
+@dataclass(frozen=True)
+class PoseParams:
+    """The 2D stage's contract (manifest ``stages.pose2d.params``).
+
+    input_size: (w, h) px of the crop; padding: crop side over the box's; heatmap_stride: input
+    px per heatmap px; decoder/sigma: heatmap decoding (sigma in heatmap px); mean/std: per
+    channel, 0-1 scale, in ``colour`` order; upright: the network needs the body upright (the
+    runtime turns crops); view: the side of the body the camera is assumed to see
+    (:mod:`infantpose.posture`); joint_regressor: (J, C) map from the C heatmap channels
+    (``heatmap_joints``) to the J MPII joints.
+    """
+
+    arch: str
+    input_size: tuple[int, int]
+    padding: float
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    colour: str = "RGB"
+    heatmap_stride: int = 4
+    decoder: str = "dark"
+    sigma: float = 2.0
+    upright: bool = False
+    view: str = "any"
+    heatmap_joints: tuple[str, ...] | None = None
+    joint_regressor: tuple[tuple[float, ...], ...] | None = None
+
+    @property
+    def io(self) -> TensorIO:
+        return ARCHS[self.arch]
+
+    whole_frame = False  # batched fixed-size inputs
+    quantisable = True
+
+    @cached_property
+    def regressor(self) -> np.ndarray | None:
+        """(J, C) float64 joint regressor, or None (the heatmap channels are the joints)."""
+        return None if self.joint_regressor is None else np.asarray(self.joint_regressor, np.float64)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], source: str) -> PoseParams:
+        r = ParamsReader(d, NAME, source)
+        joints, regressor = r.raw("heatmap_joints"), r.raw("joint_regressor")
+        if joints is not None and (not isinstance(joints, list) or not all(isinstance(j, str) for j in joints)):
+            raise r.fail("heatmap_joints", "a list of joint names")
+        if regressor is not None:
+            ok = isinstance(regressor, list) and len(regressor) > 0
+            ok = ok and all(isinstance(row, list) and len(row) == len(joints or row) for row in regressor)
+            if not ok:
+                raise r.fail("joint_regressor", "a list of rows, one weight per heatmap joint")
+            r2 = ParamsReader({"row": [x for row in regressor for x in row]}, NAME, source)
+            r2.numbers("row")  # every weight a finite number
+        p = cls(
+            arch=r.choice("arch", tuple(ARCHS)), input_size=r.size("input_size"),
+            padding=r.number("padding"), mean=r.numbers("mean", 3), std=r.numbers("std", 3, positive=True),
+            colour=r.choice("colour", ("RGB", "BGR"), "RGB"), heatmap_stride=r.integer("heatmap_stride", 4),
+            decoder=r.choice("decoder", DECODERS, "dark"), sigma=r.number("sigma", 2.0),
+            upright=r.flag("upright", False), view=r.choice("view", VIEWS, "any"),
+            heatmap_joints=None if joints is None else tuple(joints),
+            joint_regressor=None if regressor is None else tuple(tuple(float(x) for x in row) for row in regressor),
+        )  # fmt: skip
+        r.done()
+        return p
+
+    def to_dict(self) -> dict[str, Any]:
+        return params_dict(self)
+
+
+def preprocess(
+    frames: list[np.ndarray], boxes: np.ndarray, params: PoseParams, rotations: np.ndarray | None = None
+) -> tuple[np.ndarray, list[tuple]]:
+    """The 2D network's input (N, 3, H, W) float32 for N BGR frames, (N, 4) px boxes and optional (N,)
+    degrees of turn, and each crop's (input, centre, scale) as :func:`preprocess.pose_input` returns it.
+
+    The one implementation: the runtime stage, INT8 calibration and the benchmarks all call it.
+    """
+    rot = np.zeros(len(boxes)) if rotations is None else np.asarray(rotations, np.float64)
+    crops = [
+        pose_input(f, b, params.input_size, params.padding, params.mean, params.std, params.colour, float(r))
+        for f, b, r in zip(frames, boxes, rot, strict=True)
+    ]
+    return np.stack([c[0] for c in crops]), crops
+
+
+def postprocess(
+    heatmaps: np.ndarray, crops: list[tuple], rotations: np.ndarray, params: PoseParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """(N, C, h, w) heatmaps of the crops -> (N, J, 2) frame px and (N, J) confidences, with the view rule."""
+    coords, conf = decode_heatmaps(heatmaps, params.decoder, params.sigma)
+    hm_size = (heatmaps.shape[3], heatmaps.shape[2])
+    kp = np.stack(
+        [heatmaps_to_image(c, k[1], k[2], hm_size, float(r)) for c, k, r in zip(coords, crops, rotations, strict=True)]
+    )
+    kp, conf = apply_joint_regressor(kp, conf, params.regressor)
+    # Before its regressor is fitted, a network's raw channels are not MPII joints: no view rule then.
+    view = params.view if kp.shape[1] == MPII.num_joints else "any"
+    if view == "front":
+        kp, conf = front_view(kp, conf)
+    elif view == "auto":  # the track's vote (Pipeline) may still turn the whole body round
+        kp, conf = limbs_follow_torso(kp, conf)
+    return kp, conf
+
+
+# The upright search turns crops in steps of this many degrees (BlazePose is trained with small
+# rotations, so +-half a step is harmless): a joint that moves slightly between backends
+# (PyTorch, FP32 or FP16 ONNX) then rarely changes the crop.
+ROT_STEP = 15.0
+
+
+class PoseStage:
+    """Frames and boxes -> 2D keypoints (frame px) and confidences, over any backend."""
+
+    name = NAME
+
+    def __init__(self, backend: Any, params: PoseParams) -> None:
+        self.backend = backend
+        self.params = params
+        self.io = params.io
+        self.timer = Timer()
+        self.last_presence: np.ndarray | None = None  # (N,) of the latest call, for networks that score it
+
+    def __call__(
+        self, frames: list[np.ndarray], boxes: np.ndarray, rotations: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(N, J, 2) px and (N, J) confidences for N BGR frames and (N, 4) boxes.
+
+        ``rotations`` (N,) degrees counter-clockwise turn the crops so that the body is upright.
+        None: no turn, except for networks that need an upright body (``params.upright``,
+        e.g. BlazePose), which then search for it (:meth:`find_upright`).
+        """
+        if rotations is None and self.params.upright:
+            return self.find_upright(frames, boxes)
+        return self._run(frames, boxes, rotations)
+
+    def find_upright(self, frames: list[np.ndarray], boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Keypoints and confidences, as :meth:`__call__`, for bodies of unknown orientation.
+
+        The four quarter turns run as one batch and the network ranks them (its ``presence``
+        logit where it has one, else the mean keypoint confidence). The two best are turned
+        upright along their predicted hips-to-shoulders axis (as MediaPipe aligns its region
+        of interest) and ranked again on those aligned crops. Six network passes per item.
+        """
+        n = len(boxes)
+        boxes = np.asarray(boxes)
+        idx = np.arange(n)
+        kp4, conf4 = self._run(list(frames) * 4, np.tile(boxes, (4, 1)), np.repeat(np.arange(4) * 90.0, n))
+        top2 = np.argsort(-self._rank(conf4).reshape(4, n), axis=0, kind="stable")[:2]  # (2, N)
+        rot = ROT_STEP * np.round(
+            upright_angle(kp4.reshape(4, n, *kp4.shape[1:])[top2, idx].reshape(2 * n, *kp4.shape[1:])) / ROT_STEP
+        )
+        kp2, conf2 = self._run(list(frames) * 2, np.tile(boxes, (2, 1)), rot)
+        second = self._rank(conf2).reshape(2, n).argmax(0)  # 0: the first choice stays on a tie
+        pick = second * n + idx
+        return kp2[pick], conf2[pick]
+
+    def _rank(self, conf: np.ndarray) -> np.ndarray:
+        """(M,) score of the latest pass's crops: the presence logit, else the mean confidence.
+
+        Rounded (0.1 logit, 0.001 confidence) so that near ties go to the earlier candidate on
+        every backend: FP32 and FP16 differences must not flip the turn.
+        """
+        if self.last_presence is not None:
+            return np.round(self.last_presence.astype(np.float64), 1)
+        return np.round(conf.mean(1).astype(np.float64), 3)
+
+    def _run(
+        self, frames: list[np.ndarray], boxes: np.ndarray, rotations: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        self.timer.start()
+        rot = np.zeros(len(boxes)) if rotations is None else np.asarray(rotations, np.float64)
+        x, crops = preprocess(frames, boxes, self.params, rot)
+        self.timer.mark("pre")
+        out = self.backend({self.io.inputs[0]: x})
+        presence = out.get("presence")
+        self.last_presence = None if presence is None else np.asarray(presence, np.float32).reshape(-1)
+        self.timer.mark("infer")
+        kp, conf = postprocess(out["heatmaps"], crops, rot, self.params)
+        self.timer.mark("post")
+        return kp, conf
+
+
+def example_input(params: PoseParams, batch: int, rng: np.random.Generator) -> tuple[np.ndarray, TensorSpec]:
+    """A random input of the network's contract (export tracing, parity checks) and its spec."""
+    w, h = params.input_size
+    return rng.standard_normal((batch, 3, h, w), dtype=np.float32), TensorSpec("image", ["N", 3, h, w], layout="NCHW")
+
+
+def calibration_inputs(ds: Any, count: int, params: PoseParams) -> np.ndarray:
+    """(count, 3, H, W) float32: crops around the ground-truth box of frames spread over split ``ds``."""
+    picks = np.linspace(0, len(ds) - 1, min(count, len(ds))).round().astype(int)
+    samples = [ds[int(i)] for i in picks]
+    out = [preprocess([read_image(s.image)], np.asarray(s.box)[None], params)[0][0] for s in samples]
+    return np.stack(out).astype(np.float32)
+
+
+MAX_DRIFT = 0.5  # INT8 acceptance: at most this mean heatmap-px peak shift against FP32 on held-out crops
+
+
+def drift(a: dict[str, np.ndarray], b: dict[str, np.ndarray], params: PoseParams) -> float:
+    """FP32 -> INT8 drift of two raw outputs on the same inputs: mean heatmap-px shift of the decoded peaks."""
+    ca, _ = decode_heatmaps(a["heatmaps"], params.decoder, params.sigma)
+    cb, _ = decode_heatmaps(b["heatmaps"], params.decoder, params.sigma)
+    return float(np.linalg.norm(ca - cb, axis=-1).mean())
+
+
+STAGE = StageDef(NAME, PoseParams, PoseStage, example_input, calibration_inputs, drift, MAX_DRIFT)
