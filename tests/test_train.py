@@ -52,13 +52,21 @@ def test_output_shapes(stage, recipe):
             assert model(torch.zeros(2, 32, rf + 5)).shape == (2, 48, 6)
 
 
-def test_seed_detector_is_two_class_fasterrcnn():
+def test_seed_detector_is_two_class_and_runs_as_a_whole_frame_stage():
+    from infantpose.stages import make_stage
+    from infantpose.train.torch_backend import TorchBackend
+
     r = get_recipe("detector", "seed")
     model = build_model(r["arch"], **r["model"]).eval()
     assert model.roi_heads.box_predictor.cls_score.out_features == 2
     with torch.no_grad():
         out = model([torch.rand(3, 120, 160)])[0]
     assert set(out) == {"boxes", "labels", "scores"}
+    params = recipe_params("detector", r)
+    assert params.whole_frame and not params.quantisable
+    stage = make_stage("detector", TorchBackend(model, params), params)
+    boxes, scores = stage([np.zeros((120, 160, 3), np.uint8)] * 2)
+    assert boxes.shape == (2, 4) and scores.shape == (2,)
 
 
 def test_temporal_lifter_is_causal():

@@ -27,6 +27,8 @@ class TorchBackend(Closing):
         self.input_names, self.output_names = list(params.io.inputs), list(params.io.outputs)
         self.input_ranks: dict[str, int] = {}  # a PyTorch module does not declare them
         self.output_ranks: dict[str, int] = {}
+        self.input_dtypes: dict[str, str] = {}
+        self.output_dtypes: dict[str, str] = {}
         self.name = f"pytorch/{self.device.type}"
 
     def close(self) -> None:

@@ -55,7 +55,8 @@ def load_backend(
 
 
 def check_io(backend: Backend, artifact: Artifact, path: str | Path) -> None:
-    """BundleError unless the model's input and output names are the manifest's (order aside)."""
+    """BundleError unless the model's input and output names are the manifest's (order aside), with the
+    manifest's number of dimensions and dtype."""
     for kind, have, want in (("inputs", backend.input_names, artifact.inputs),
                              ("outputs", backend.output_names, artifact.outputs)):  # fmt: skip
         names = sorted(t.name for t in want)
@@ -64,10 +65,14 @@ def check_io(backend: Backend, artifact: Artifact, path: str | Path) -> None:
                 f"{path}: the model's {kind} ({', '.join(sorted(have))}) are not the manifest's ({', '.join(names)})"
             )
         ranks = getattr(backend, f"{kind[:-1]}_ranks", {})
+        dtypes = getattr(backend, f"{kind[:-1]}_dtypes", {})
         for t in want:
             if t.name in ranks and ranks[t.name] != len(t.shape):
                 raise BundleError(f"{path}: {kind[:-1]} {t.name!r} has {ranks[t.name]} dimensions in the model, "
                                   f"{len(t.shape)} in the manifest")  # fmt: skip
+            if t.name in dtypes and dtypes[t.name] != t.dtype:
+                raise BundleError(f"{path}: {kind[:-1]} {t.name!r} is {dtypes[t.name]} in the model, "
+                                  f"{t.dtype} in the manifest")  # fmt: skip
 
 
 __all__ = ["DEVICES", "Backend", "check_io", "load_backend", "resolve_device"]

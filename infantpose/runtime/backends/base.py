@@ -13,8 +13,9 @@ class Backend(Protocol):
 
     Inputs and outputs are float32 numpy arrays keyed by the model's tensor
     names; ``name`` says what runs it (e.g. "onnxruntime/CPUExecutionProvider").
-    ``input_ranks`` / ``output_ranks``: the number of dimensions of each tensor, checked
-    against the bundle's tensor specs at load. ``close()`` releases the model and its
+    ``input_ranks`` / ``output_ranks``: the number of dimensions of each tensor, and
+    ``input_dtypes`` / ``output_dtypes`` its numpy dtype name ("float32"), checked against the
+    bundle's tensor specs at load. ``close()`` releases the model and its
     memory (device memory and streams on a GPU); a closed backend cannot run again.
     Backends are context managers (:class:`Closing`).
     """
@@ -24,6 +25,8 @@ class Backend(Protocol):
     output_names: list[str]
     input_ranks: dict[str, int]
     output_ranks: dict[str, int]
+    input_dtypes: dict[str, str]
+    output_dtypes: dict[str, str]
 
     def __call__(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]: ...
 

@@ -35,6 +35,18 @@ def default_threads() -> int:
     return max(1, cores - 1)
 
 
+# onnxruntime's tensor type names -> numpy dtype names (as bundle tensor specs write them).
+_ORT_DTYPES = {
+    "tensor(float)": "float32",
+    "tensor(float16)": "float16",
+    "tensor(double)": "float64",
+    "tensor(int64)": "int64",
+    "tensor(int32)": "int32",
+    "tensor(uint8)": "uint8",
+    "tensor(int8)": "int8",
+}
+
+
 class OnnxRuntimeBackend(Closing):
     """An ``onnxruntime.InferenceSession`` over one model file.
 
@@ -88,6 +100,8 @@ class OnnxRuntimeBackend(Closing):
         self.output_names = [o.name for o in self.session.get_outputs()]
         self.input_ranks = {i.name: len(i.shape) for i in self.session.get_inputs()}
         self.output_ranks = {o.name: len(o.shape) for o in self.session.get_outputs()}
+        self.input_dtypes = {i.name: _ORT_DTYPES.get(i.type, i.type) for i in self.session.get_inputs()}
+        self.output_dtypes = {o.name: _ORT_DTYPES.get(o.type, o.type) for o in self.session.get_outputs()}
         self.name = f"onnxruntime/{self.session.get_providers()[0]}"
 
     def __call__(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

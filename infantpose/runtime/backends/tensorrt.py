@@ -49,6 +49,9 @@ class TensorRTBackend(Closing):
         self.output_names = [n for n in names if engine.get_tensor_mode(n) != mode]
         self.input_ranks = {n: len(engine.get_tensor_shape(n)) for n in self.input_names}
         self.output_ranks = {n: len(engine.get_tensor_shape(n)) for n in self.output_names}
+        dtype = {n: np.dtype(trt.nptype(engine.get_tensor_dtype(n))).name for n in names}
+        self.input_dtypes = {n: dtype[n] for n in self.input_names}
+        self.output_dtypes = {n: dtype[n] for n in self.output_names}
         (self.stream,) = _check(cudart.cudaStreamCreate())
         self._buffers: dict[str, tuple[int, int]] = {}  # name -> (pointer, bytes)
         self.name = f"tensorrt/{trt.__version__}"

@@ -1,0 +1,77 @@
+"""The stage registry and its typed params (torch-free: runs on the runtime-only install)."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from infantpose.bundle import load_bundle
+from infantpose.errors import InfantposeError
+from infantpose.runtime.pipeline import DEFAULT_BUNDLE
+from infantpose.stages import STAGES, ParamsError, make_stage, parse_params, stage_def
+
+_LIFTER = {"arch": "temporal", "window": 27, "input_norm": "root_scale", "root": 6, "mean_2d": [0.0] * 32,
+           "std_2d": [1.0] * 32, "mean_3d": [0.0] * 48, "std_3d": [1.0] * 48}  # fmt: skip
+
+
+def test_params_round_trip_through_their_dict():
+    bundle = load_bundle(DEFAULT_BUNDLE)
+    for name in STAGES:
+        p = bundle.stage(name).params
+        assert isinstance(p, STAGES[name].params)
+        assert parse_params(name, p.to_dict(), "again") == p  # the dict is the whole contract
+        with pytest.raises(AttributeError):  # frozen: no stage can change another's params
+            p.arch = "x"
+
+
+@pytest.mark.parametrize(
+    "change,words",
+    [
+        ({"window": "27"}, "'window' must be a positive integer"),
+        ({"root": 16}, "'root' must be a joint index 0-15"),
+        ({"std_2d": [1.0] * 30}, "'std_2d' must be as long as mean_2d"),
+        ({"units": "cm"}, "'units' must be one of"),
+        ({"arch": "lstm"}, "'arch' must be one of"),
+        ({"extra": 1}, "unknown key"),
+    ],
+)
+def test_bad_lifter_params_name_the_key(change, words):
+    with pytest.raises(ParamsError, match=words):
+        parse_params("lifter", {**_LIFTER, **change}, "m.json")
+
+
+def test_registry_refuses_unknown_stages_and_mismatched_models():
+    with pytest.raises(ValueError, match="unknown stage 'tracker'"):
+        stage_def("tracker")
+    with pytest.raises(ParamsError, match="unknown stage"):
+        parse_params("tracker", {}, "m.json")
+    p = parse_params("lifter", _LIFTER, "m.json")
+    detector_model = SimpleNamespace(input_names=["image"], output_names=["centre", "size", "offset"])
+    with pytest.raises(InfantposeError, match="no tensor 'kp2d', 'kp3d' that a temporal lifter needs"):
+        make_stage("lifter", detector_model, p)
+    with pytest.raises(TypeError, match="needs PoseParams"):
+        make_stage("pose2d", detector_model, p)
+
+
+def test_every_stage_gives_an_example_input_of_its_contract():
+    rng = np.random.default_rng(0)
+    for name in STAGES:
+        p = load_bundle(DEFAULT_BUNDLE).stage(name).params
+        x, spec = STAGES[name].example_input(p, 3, rng)
+        assert x.dtype == np.float32 and x.shape[0] == 3
+        assert [d for d in spec.shape if isinstance(d, int)] == list(x.shape[1:])
+        assert spec.name == p.io.inputs[0]
+
+
+def test_a_model_whose_dtype_is_not_the_manifests_is_refused():
+    from infantpose.bundle import Artifact
+    from infantpose.errors import BundleError
+    from infantpose.runtime.backends import check_io
+    from infantpose.stages import TensorSpec
+
+    art = Artifact("m.onnx", "onnx", "fp32", [TensorSpec("kp2d", ["N", 32])], [TensorSpec("kp3d", ["N", 48])])
+    model = SimpleNamespace(input_names=["kp2d"], output_names=["kp3d"], input_ranks={"kp2d": 2},
+                            output_ranks={"kp3d": 2}, input_dtypes={"kp2d": "float16"}, output_dtypes={})  # fmt: skip
+    with pytest.raises(BundleError, match="input 'kp2d' is float16 in the model, float32 in the manifest"):
+        check_io(model, art, "m.onnx")
+    check_io(SimpleNamespace(**{**vars(model), "input_dtypes": {"kp2d": "float32"}}), art, "m.onnx")
