@@ -75,3 +75,28 @@ def test_a_model_whose_dtype_is_not_the_manifests_is_refused():
     with pytest.raises(BundleError, match="input 'kp2d' is float16 in the model, float32 in the manifest"):
         check_io(model, art, "m.onnx")
     check_io(SimpleNamespace(**{**vars(model), "input_dtypes": {"kp2d": "float32"}}), art, "m.onnx")
+
+
+def test_pose_calibration_inputs_are_what_the_runtime_feeds(tmp_path):
+    """An upright network is calibrated (and its INT8 drift measured) on crops turned upright, as the
+    runtime turns them; others on plain crops around the box."""
+    from infantpose.datasets import MiniRGBD
+    from infantpose.fileio import read_image
+    from infantpose.posture import upright_angle
+    from infantpose.skeleton import MPII, map_joints
+    from infantpose.stages import pose2d
+
+    from .fixtures import make_minirgbd
+
+    make_minirgbd(tmp_path, sequences=("01",), frames=2)
+    ds = MiniRGBD(tmp_path, split="all")
+    d = {"arch": "blazepose", "input_size": [64, 64], "padding": 2.0, "mean": [0, 0, 0], "std": [1, 1, 1]}
+    plain = pose2d.PoseParams.from_dict(d, "test")
+    upright = pose2d.PoseParams.from_dict({**d, "upright": True}, "test")
+    s = ds[0]
+    rot = upright_angle(map_joints(s.joints2d[None], s.joint_set, MPII.name))
+    assert abs(rot[0]) > 10  # the fixture's body lies turned: the two kinds of crop differ
+    want = pose2d.preprocess([read_image(s.image)], np.asarray(s.box)[None], upright, rot)[0][0]
+    np.testing.assert_array_equal(pose2d.calibration_inputs(ds, 2, upright)[0], want)
+    want = pose2d.preprocess([read_image(s.image)], np.asarray(s.box)[None], plain)[0][0]
+    np.testing.assert_array_equal(pose2d.calibration_inputs(ds, 2, plain)[0], want)

@@ -20,7 +20,7 @@ from infantpose.fileio import read_image
 from infantpose.heatmaps import DECODERS, apply_joint_regressor, decode_heatmaps, heatmaps_to_image
 from infantpose.posture import VIEWS, front_view, limbs_follow_torso, upright_angle
 from infantpose.preprocess import pose_input
-from infantpose.skeleton import MPII
+from infantpose.skeleton import MPII, map_joints
 from infantpose.stages.base import ParamsReader, StageDef, TensorIO, TensorSpec, Timer, params_dict
 
 NAME = "pose2d"
@@ -217,10 +217,15 @@ def example_input(params: PoseParams, batch: int, rng: np.random.Generator) -> t
 
 
 def calibration_inputs(ds: Any, count: int, params: PoseParams) -> np.ndarray:
-    """(count, 3, H, W) float32: crops around the ground-truth box of frames spread over split ``ds``."""
+    """(count, 3, H, W) float32: crops around the ground-truth box of frames spread over split ``ds``,
+    turned upright along the ground-truth body for networks that need it (``params.upright``), as the
+    runtime feeds them: calibration and drift must see the inputs the network will get."""
     picks = np.linspace(0, len(ds) - 1, min(count, len(ds))).round().astype(int)
     samples = [ds[int(i)] for i in picks]
-    out = [preprocess([read_image(s.image)], np.asarray(s.box)[None], params)[0][0] for s in samples]
+    out = []
+    for s in samples:
+        rot = upright_angle(map_joints(s.joints2d[None], s.joint_set, MPII.name)) if params.upright else None
+        out.append(preprocess([read_image(s.image)], np.asarray(s.box)[None], params, rot)[0][0])
     return np.stack(out).astype(np.float32)
 
 
