@@ -100,3 +100,17 @@ def test_pose_calibration_inputs_are_what_the_runtime_feeds(tmp_path):
     np.testing.assert_array_equal(pose2d.calibration_inputs(ds, 2, upright)[0], want)
     want = pose2d.preprocess([read_image(s.image)], np.asarray(s.box)[None], plain)[0][0]
     np.testing.assert_array_equal(pose2d.calibration_inputs(ds, 2, plain)[0], want)
+
+
+def test_bad_pose_params_name_the_key():
+    d = {"arch": "blazepose", "input_size": [256, 256], "padding": 2.0, "mean": [0, 0, 0], "std": [1, 1, 1],
+         "heatmap_joints": ["a", "b"], "joint_regressor": [[0.5, 0.5]]}  # fmt: skip
+    assert parse_params("pose2d", d, "m.json").regressor.shape == (1, 2)
+    for change, words in (
+        ({"joint_regressor": [[0.5, float("nan")]]}, "'joint_regressor' must be a list of rows of finite numbers"),
+        ({"joint_regressor": [[1.0]]}, "one weight per heatmap joint"),
+        ({"input_size": [256, 0]}, "'input_size' must be a list of 2 positive integers"),
+        ({"upright": "yes"}, "'upright' must be true or false"),
+    ):
+        with pytest.raises(ParamsError, match=words):
+            parse_params("pose2d", {**d, **change}, "m.json")

@@ -10,6 +10,7 @@ heatmaps and a presence logit; needs an upright body).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -77,10 +78,13 @@ class PoseParams:
         if regressor is not None:
             ok = isinstance(regressor, list) and len(regressor) > 0
             ok = ok and all(isinstance(row, list) and len(row) == len(joints or row) for row in regressor)
+            ok = ok and all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+                for row in regressor
+                for x in row
+            )
             if not ok:
-                raise r.fail("joint_regressor", "a list of rows, one weight per heatmap joint")
-            r2 = ParamsReader({"row": [x for row in regressor for x in row]}, NAME, source)
-            r2.numbers("row")  # every weight a finite number
+                raise r.fail("joint_regressor", "a list of rows of finite numbers, one weight per heatmap joint")
         p = cls(
             arch=r.choice("arch", tuple(ARCHS)), input_size=r.size("input_size"),
             padding=r.number("padding"), mean=r.numbers("mean", 3), std=r.numbers("std", 3, positive=True),
