@@ -146,16 +146,36 @@ def apply_affine(points: np.ndarray, affine: np.ndarray) -> np.ndarray:
     return p @ affine[:, :2].T + affine[:, 2]
 
 
-def warp_crop(
-    image: np.ndarray,
-    center: np.ndarray,
-    scale: np.ndarray,
-    rotation: float,
-    output_size: tuple[int, int],
-) -> np.ndarray:
-    """Crop (H_out, W_out, C) from an image (H, W, C) with :func:`crop_affine`.
+# A warp that shrinks the image more than this (output px per image px) first averages the region
+# it reads down to this scale (INTER_AREA), then samples it bilinearly. The networks were trained on
+# 640x480 renders (the detector's letterbox samples them at 0.25, pose crops at 0.3-0.6): frames of
+# any larger resolution then give them the same input, and a 4K photo is not point-sampled
+# (aliased) into it.
+MIN_WARP_SCALE = 0.25
 
-    Bilinear sampling; pixels outside the image are 0. Colour order is kept.
+
+def warp_image(image: np.ndarray, affine: np.ndarray, output_size: tuple[int, int]) -> np.ndarray:
+    """(H_out, W_out, C) = ``image`` (H, W, C) through the (2, 3) image-px -> output-px ``affine``.
+
+    Bilinear; pixels outside the image are 0; colour order kept. Shrinking below
+    :data:`MIN_WARP_SCALE` goes through an area-averaged copy of the region the output reads.
     """
-    m = crop_affine(center, scale, rotation, output_size)
-    return cv2.warpAffine(image, m, tuple(int(v) for v in output_size), flags=cv2.INTER_LINEAR)
+    size = (int(output_size[0]), int(output_size[1]))
+    a = np.asarray(affine, np.float64)
+    scale = float(np.sqrt(abs(np.linalg.det(a[:, :2]))))
+    if scale >= MIN_WARP_SCALE:
+        return cv2.warpAffine(image, a, size, flags=cv2.INTER_LINEAR)
+    h, w = image.shape[:2]
+    corners = apply_affine(np.array([[0, 0], [size[0], 0], [0, size[1]], [size[0], size[1]]], float),
+                           np.linalg.inv(np.vstack([a, [0, 0, 1]]))[:2])  # fmt: skip
+    x0, y0 = np.clip(np.floor(corners.min(0)).astype(int) - 2, 0, [w, h])
+    x1, y1 = np.clip(np.ceil(corners.max(0)).astype(int) + 2, 0, [w, h])
+    if x1 - x0 < 2 or y1 - y0 < 2:  # the output sees (almost) nothing of the image
+        return cv2.warpAffine(image, a, size, flags=cv2.INTER_LINEAR)
+    f = scale / MIN_WARP_SCALE
+    nw, nh = max(1, round((x1 - x0) * f)), max(1, round((y1 - y0) * f))
+    small = cv2.resize(image[y0:y1, x0:x1], (nw, nh), interpolation=cv2.INTER_AREA)
+    qx, qy = nw / (x1 - x0), nh / (y1 - y0)
+    # A pixel (u, v) of the small copy has its centre at image ((u + 0.5) / qx - 0.5 + x0, ...).
+    to_image = np.array([[1 / qx, 0.0, 0.5 / qx - 0.5 + x0], [0.0, 1 / qy, 0.5 / qy - 0.5 + y0], [0, 0, 1]])
+    return cv2.warpAffine(small, (np.vstack([a, [0, 0, 1]]) @ to_image)[:2], size, flags=cv2.INTER_LINEAR)

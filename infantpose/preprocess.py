@@ -9,10 +9,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 
-from infantpose.geometry import box_to_center_scale, crop_affine
+from infantpose.geometry import box_to_center_scale, crop_affine, warp_image
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)  # RGB, 0-1
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -75,7 +74,7 @@ def detector_input(
     """Letterboxed, normalised detector input (3, h, w) and the frame->input affine (2, 3)."""
     h, w = frame_bgr.shape[:2]
     a = letterbox_affine((w, h), input_size)
-    resized = cv2.warpAffine(frame_bgr, a, tuple(input_size), flags=cv2.INTER_LINEAR)
+    resized = warp_image(frame_bgr, a, input_size)
     return normalize_image(resized, mean, std, colour), a
 
 
@@ -92,7 +91,7 @@ def pose_input(
     """Pose-network input (3, h, w) cropped around ``box`` (x1 y1 x2 y2 px), with its centre and scale."""
     center, scale = box_to_center_scale(box, input_size[0] / input_size[1], padding)
     m = crop_affine(center, scale, rotation, input_size)
-    crop = cv2.warpAffine(frame_bgr, m, tuple(input_size), flags=cv2.INTER_LINEAR)
+    crop = warp_image(frame_bgr, m, input_size)
     return normalize_image(crop, mean, std, colour), center, scale
 
 

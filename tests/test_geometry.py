@@ -59,12 +59,36 @@ def test_crop_affine_round_trip_below_1e3_px():
         assert np.abs(back - pts).max() < 1e-3
 
 
-def test_warp_crop_moves_a_dot_where_the_affine_says():
+def test_warp_moves_a_dot_where_the_affine_says():
     img = np.zeros((480, 640, 3), np.uint8)
     img[240, 400] = 255
     center, scale = np.array([320.0, 240.0]), np.array([1.28, 1.28])
-    crop = g.warp_crop(img, center, scale, 30.0, (128, 128))
+    crop = g.warp_image(img, g.crop_affine(center, scale, 30.0, (128, 128)), (128, 128))
     assert crop.shape == (128, 128, 3)
     expected = g.apply_affine(np.array([[400.0, 240.0]]), g.crop_affine(center, scale, 30.0, (128, 128)))
     y, x = np.unravel_index(crop[..., 0].argmax(), crop.shape[:2])
     assert np.hypot(x - expected[0, 0], y - expected[0, 1]) <= 1.0
+
+
+def test_a_strong_shrink_averages_the_image_and_ignores_its_resolution():
+    """Below MIN_WARP_SCALE the warp reads an area-averaged copy: a blob lands where the affine says, a
+    frame and its x3 copy give the same input, and fine noise is averaged instead of point-sampled."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    img = np.zeros((480, 640, 3), np.uint8)
+    cv2.circle(img, (400, 240), 12, (255, 255, 255), -1)
+    a = g.crop_affine(np.array([320.0, 240.0]), np.array([3.2, 3.2]), 30.0, (64, 64))  # scale 0.1
+    out = g.warp_image(img, a, (64, 64)).astype(float)[..., 0]
+    ys, xs = np.mgrid[:64, :64]
+    centroid = np.array([(xs * out).sum(), (ys * out).sum()]) / out.sum()
+    assert np.hypot(*(centroid - g.apply_affine(np.array([400.0, 240.0]), a))) < 0.5
+    big = cv2.resize(img, None, fx=3, fy=3, interpolation=cv2.INTER_LINEAR)
+    a3 = a @ np.diag([1 / 3, 1 / 3, 1.0])  # the same crop of the x3 frame: its pixel P is (P - 1) / 3 here
+    a3[:, 2] -= a[:, :2] @ np.array([1 / 3, 1 / 3])
+    out3 = g.warp_image(big, a3, (64, 64)).astype(float)[..., 0]
+    assert np.abs(out3 - out).mean() < 2.0
+    noisy = np.clip(big + rng.normal(0, 40, big.shape), 0, 255).astype(np.uint8)
+    assert np.abs(g.warp_image(noisy, a3, (64, 64)).astype(float)[..., 0] - out3).std() < 8  # point sampling: ~40
+    mild = g.crop_affine(np.array([320.0, 240.0]), np.array([1.28, 1.28]), 0.0, (128, 128))  # scale 0.5
+    np.testing.assert_array_equal(g.warp_image(img, mild, (128, 128)), cv2.warpAffine(img, mild, (128, 128)))

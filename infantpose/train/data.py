@@ -28,6 +28,7 @@ from infantpose.geometry import (
     apply_affine,
     box_to_center_scale,
     crop_affine,
+    warp_image,
 )
 from infantpose.heatmaps import gaussian_heatmaps
 from infantpose.preprocess import letterbox_affine, normalize_image, root_scale_2d
@@ -164,7 +165,7 @@ class ImageDataset(EpochDataset):
         if self.realism is None:
             return img
         size = (img.shape[1], img.shape[0])
-        m = None if mask is None else cv2.warpAffine(mask, affine, size, flags=cv2.INTER_LINEAR)
+        m = None if mask is None else warp_image(mask, affine, size)
         return self.realism.scene(img, m, apply_affine(joints, affine), rng)
 
     def camera(self, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -202,7 +203,7 @@ class Pose2DDataset(ImageDataset):
             # Mostly near head-up; real cameras also see the infant at any angle.
             rot = float(rng.uniform(-45, 45)) if u < 0.5 else float(rng.uniform(-180, 180)) if u < 0.7 else 0.0
         affine = crop_affine(center, scale, rot, self.size)
-        crop = cv2.warpAffine(img, affine, self.size, flags=cv2.INTER_LINEAR)
+        crop = warp_image(img, affine, self.size)
         if self.augment:
             crop = self.camera(self.scene(crop, mask, joints, affine, rng), rng)
         x = normalize_image(crop, self.p.mean, self.p.std, self.p.colour)
@@ -244,7 +245,7 @@ class DetectorDataset(ImageDataset):
             a = np.array([[z, 0, (1 - z) * cx + shift[0]], [0, z, (1 - z) * cy + shift[1]]]) @ np.vstack([a, [0, 0, 1]])
         present = not (self.realism is not None and rng.random() < NEGATIVE_RATE)
         if present:
-            inp = cv2.warpAffine(img, a, self.size, flags=cv2.INTER_LINEAR)
+            inp = warp_image(img, a, self.size)
             inp = self.scene(inp, mask, joints, a, rng) if self.augment else inp
         else:  # no infant in this frame
             inp = self.realism.negative(self.size, rng)
