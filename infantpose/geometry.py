@@ -166,8 +166,9 @@ def warp_image(image: np.ndarray, affine: np.ndarray, output_size: tuple[int, in
     if scale >= MIN_WARP_SCALE:
         return cv2.warpAffine(image, a, size, flags=cv2.INTER_LINEAR)
     h, w = image.shape[:2]
+    m = np.vstack([a, [0.0, 0.0, 1.0]])
     corners = apply_affine(np.array([[0, 0], [size[0], 0], [0, size[1]], [size[0], size[1]]], float),
-                           np.linalg.inv(np.vstack([a, [0, 0, 1]]))[:2])  # fmt: skip
+                           np.linalg.inv(m)[:2])  # fmt: skip
     x0, y0 = np.clip(np.floor(corners.min(0)).astype(int) - 2, 0, [w, h])
     x1, y1 = np.clip(np.ceil(corners.max(0)).astype(int) + 2, 0, [w, h])
     if x1 - x0 < 2 or y1 - y0 < 2:  # the output sees (almost) nothing of the image
@@ -178,4 +179,4 @@ def warp_image(image: np.ndarray, affine: np.ndarray, output_size: tuple[int, in
     qx, qy = nw / (x1 - x0), nh / (y1 - y0)
     # A pixel (u, v) of the small copy has its centre at image ((u + 0.5) / qx - 0.5 + x0, ...).
     to_image = np.array([[1 / qx, 0.0, 0.5 / qx - 0.5 + x0], [0.0, 1 / qy, 0.5 / qy - 0.5 + y0], [0, 0, 1]])
-    return cv2.warpAffine(small, (np.vstack([a, [0, 0, 1]]) @ to_image)[:2], size, flags=cv2.INTER_LINEAR)
+    return cv2.warpAffine(small, (m @ to_image)[:2], size, flags=cv2.INTER_LINEAR)

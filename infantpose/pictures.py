@@ -13,6 +13,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from infantpose.datasets.common import spread_indices
 from infantpose.draw import draw_skeleton
 from infantpose.fileio import read_image
 from infantpose.runtime.overlay import view_3d
@@ -50,7 +51,7 @@ def write_pictures(split: Any, pred2d: np.ndarray, pred3d: np.ndarray, out: Path
     """``count`` evenly spaced frames of the split as figures ``out/NNNN_<sequence>.png``."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for i in np.linspace(0, len(split.images) - 1, min(count, len(split.images))).round().astype(int):
+    for i in spread_indices(len(split.images), count):
         fig = figure(read_image(split.images[i]), split.kp2d[i], pred2d[i], split.kp3d[i], pred3d[i])
         path = out / f"{i:04d}_{split.seq[i]}.png"
         if not cv2.imwrite(str(path), fig):

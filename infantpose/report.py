@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from infantpose.clinical import to_y_up
+from infantpose.datasets.common import spread_indices
 from infantpose.errors import InfantposeError
 from infantpose.fileio import atomic_write_text
 from infantpose.kinematics import Kinematics
@@ -146,7 +147,7 @@ def annotated_frames(video: Path, records: list[dict[str, Any]], count: int = 4)
     cap = cv2.VideoCapture(str(video))
     if not cap.isOpened():
         raise InfantposeError(f"{video}: cannot open the video to annotate")
-    wanted = set(np.linspace(0, len(records) - 1, min(count, len(records))).round().astype(int).tolist())
+    wanted = set(spread_indices(len(records), count).tolist())
     out = []
     for i in range(len(records)):
         ok, img = cap.read()

@@ -12,6 +12,11 @@ from infantpose.errors import DatasetError
 from infantpose.skeleton import get_joint_set, map_flags, map_joints
 
 
+def spread_indices(n: int, count: int) -> np.ndarray:
+    """(min(count, n),) int indices spread evenly over 0 .. n - 1, the first and the last included."""
+    return np.linspace(0, n - 1, min(count, n)).round().astype(int)
+
+
 @dataclass
 class Sample:
     """One annotated frame.

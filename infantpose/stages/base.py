@@ -23,6 +23,11 @@ class ParamsError(InfantposeError):
 _REQUIRED = object()
 
 
+def is_finite_number(x: Any) -> bool:
+    """A finite int or float (not a bool, which JSON and Python would otherwise let through)."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
 class ParamsReader:
     """Reads one stage's params dict key by key; every problem is a :class:`ParamsError` naming the key.
 
@@ -51,8 +56,7 @@ class ParamsReader:
         v = self._get(key, default)
         if v is default and default is not _REQUIRED:
             return v
-        ok = not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
-        if not ok or (v <= low if strict else v < low):
+        if not is_finite_number(v) or (v <= low if strict else v < low):
             raise self.fail(key, f"a number {'>' if strict else '>='} {low:g}")
         return float(v)
 
@@ -73,7 +77,7 @@ class ParamsReader:
         if v is default and default is not _REQUIRED:
             return v
         ok = isinstance(v, (list, tuple)) and len(v) > 0 and (length is None or len(v) == length)
-        ok = ok and all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v)
+        ok = ok and all(is_finite_number(x) for x in v)
         if not ok or (positive and any(x <= 0 for x in v)):
             size = f"{length} " if length else ""
             raise self.fail(key, f"a list of {size}{'positive ' if positive else ''}numbers")
@@ -97,12 +101,6 @@ class ParamsReader:
         v = self._get(key, default)
         if not isinstance(v, bool):
             raise self.fail(key, "true or false")
-        return v
-
-    def text(self, key: str, default: Any = _REQUIRED) -> str:
-        v = self._get(key, default)
-        if not isinstance(v, str):
-            raise self.fail(key, "a string")
         return v
 
     def raw(self, key: str, default: Any = None) -> Any:

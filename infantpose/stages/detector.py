@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from infantpose.datasets.common import spread_indices
 from infantpose.detection import boxes_to_frame, decode_boxes
 from infantpose.fileio import read_image
 from infantpose.metrics import box_iou
@@ -125,8 +126,6 @@ def postprocess(
 class DetectorStage:
     """Whole frame -> one infant box per frame (frame px) and its score, over any backend."""
 
-    name = NAME
-
     def __init__(self, backend: Any, params: DetectorParams) -> None:
         self.backend = backend
         self.params = params
@@ -177,7 +176,7 @@ def example_input(params: DetectorParams, batch: int, rng: np.random.Generator) 
 
 def calibration_inputs(ds: Any, count: int, params: DetectorParams) -> np.ndarray:
     """(count, 3, H, W) float32: letterboxed frames spread evenly over a MINI-RGBD-layout split ``ds``."""
-    picks = np.linspace(0, len(ds) - 1, min(count, len(ds))).round().astype(int)
+    picks = spread_indices(len(ds), count)
     return np.stack([preprocess([read_image(ds[int(i)].image)], params)[0][0] for i in picks]).astype(np.float32)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from infantpose.datasets.common import spread_indices
 from infantpose.preprocess import LIFTER_INPUT_NORMS, denormalize_3d, normalize_2d
 from infantpose.skeleton import JOINT_SETS, MINI_RGBD, MPII, map_joints
 from infantpose.stages.base import ParamsReader, StageDef, TensorIO, TensorSpec, Timer, params_dict
@@ -130,8 +131,6 @@ def postprocess(kp3d: np.ndarray, params: LifterParams) -> np.ndarray:
 class LifterStage:
     """2D keypoints (a causal window of them for a temporal lifter) -> 3D mm, root-relative, over any backend."""
 
-    name = NAME
-
     def __init__(self, backend: Any, params: LifterParams) -> None:
         self.backend = backend
         self.params = params
@@ -168,7 +167,7 @@ def calibration_inputs(ds: Any, count: int, params: LifterParams) -> np.ndarray:
         _, kp, _ = ds.sequence_arrays(seq.name)
         chunks.append(preprocess(sequence_input(map_joints(kp, MINI_RGBD.name, params.joint_set), params), params))
     allx = np.concatenate(chunks)
-    return allx[np.linspace(0, len(allx) - 1, min(count, len(allx))).round().astype(int)]
+    return allx[spread_indices(len(allx), count)]
 
 
 MAX_DRIFT = 2.0  # INT8 acceptance: at most this mean mm of 3D against FP32 on held-out inputs

@@ -10,19 +10,19 @@ heatmaps and a presence logit; needs an upright body).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 
+from infantpose.datasets.common import spread_indices
 from infantpose.fileio import read_image
 from infantpose.heatmaps import DECODERS, apply_joint_regressor, decode_heatmaps, heatmaps_to_image
 from infantpose.posture import VIEWS, front_view, limbs_follow_torso, upright_angle
 from infantpose.preprocess import pose_input
 from infantpose.skeleton import MPII, map_joints
-from infantpose.stages.base import ParamsReader, StageDef, TensorIO, TensorSpec, Timer, params_dict
+from infantpose.stages.base import ParamsReader, StageDef, TensorIO, TensorSpec, Timer, is_finite_number, params_dict
 
 NAME = "pose2d"
 ARCHS: dict[str, TensorIO] = {
@@ -78,11 +78,7 @@ class PoseParams:
         if regressor is not None:
             ok = isinstance(regressor, list) and len(regressor) > 0
             ok = ok and all(isinstance(row, list) and len(row) == len(joints or row) for row in regressor)
-            ok = ok and all(
-                isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-                for row in regressor
-                for x in row
-            )
+            ok = ok and all(is_finite_number(x) for row in regressor for x in row)
             if not ok:
                 raise r.fail("joint_regressor", "a list of rows of finite numbers, one weight per heatmap joint")
         p = cls(
@@ -144,8 +140,6 @@ ROT_STEP = 15.0
 
 class PoseStage:
     """Frames and boxes -> 2D keypoints (frame px) and confidences, over any backend."""
-
-    name = NAME
 
     def __init__(self, backend: Any, params: PoseParams) -> None:
         self.backend = backend
@@ -224,8 +218,7 @@ def calibration_inputs(ds: Any, count: int, params: PoseParams) -> np.ndarray:
     """(count, 3, H, W) float32: crops around the ground-truth box of frames spread over split ``ds``,
     turned upright along the ground-truth body for networks that need it (``params.upright``), as the
     runtime feeds them: calibration and drift must see the inputs the network will get."""
-    picks = np.linspace(0, len(ds) - 1, min(count, len(ds))).round().astype(int)
-    samples = [ds[int(i)] for i in picks]
+    samples = [ds[int(i)] for i in spread_indices(len(ds), count)]
     out = []
     for s in samples:
         rot = upright_angle(map_joints(s.joints2d[None], s.joint_set, MPII.name)) if params.upright else None

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import cv2
-import numpy as np
 
+from infantpose.datasets.common import spread_indices
 from infantpose.datasets.minirgbd import MiniRGBD
 from infantpose.draw import draw_box, draw_skeleton, tile
 from infantpose.errors import DatasetError
@@ -17,7 +17,7 @@ from infantpose.skeleton import MINI_RGBD
 def contact_sheet(root: Path, out: Path, count: int = 12, columns: int = 4, width: int = 320) -> Path:
     """Write a PNG grid of ``count`` frames spread over all sequences, each ``width`` px wide."""
     ds = MiniRGBD(root, split="all")
-    picks = np.linspace(0, len(ds) - 1, min(count, len(ds))).round().astype(int)
+    picks = spread_indices(len(ds), count)
     tiles = []
     for i in picks:
         s = ds[int(i)]

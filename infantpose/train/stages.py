@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from infantpose.datasets.common import spread_indices
 from infantpose.errors import InfantposeError
 from infantpose.fileio import ImageCache
 from infantpose.metrics import Protocol, box_iou, evaluate_2d, evaluate_3d
@@ -24,7 +25,7 @@ from infantpose.train.checkpoint import load_checkpoint
 from infantpose.train.engine import FitConfig, fit
 from infantpose.train.models import build_model
 from infantpose.train.recipes import get_recipe, recipe_params
-from infantpose.train.torch_backend import TorchBackend
+from infantpose.train.torch_backend import TorchBackend, stage_from_checkpoint
 
 VAL_LIMIT = 600  # validation frames per epoch (evenly spaced), to keep epochs short on CPU
 
@@ -32,7 +33,7 @@ VAL_LIMIT = 600  # validation frames per epoch (evenly spaced), to keep epochs s
 def _spread(items: list, limit: int) -> list:
     if len(items) <= limit:
         return items
-    return [items[i] for i in np.linspace(0, len(items) - 1, limit).round().astype(int)]
+    return [items[i] for i in spread_indices(len(items), limit)]
 
 
 def init_weights(model: torch.nn.Module, path: Path) -> int:
@@ -341,9 +342,7 @@ def predicted_2d(pose2d: Path, samples: list, cache_file: Path) -> dict[str, np.
     ck = load_checkpoint(pose2d)
     if ck["stage"] != "pose2d":
         raise InfantposeError(f"{pose2d}: is a {ck['stage']} checkpoint, not pose2d")
-    from infantpose.train.checkpoint import model_from_checkpoint
-
-    stage = PoseStage(TorchBackend(model_from_checkpoint(ck), ck["params"]), ck["params"])
+    stage = stage_from_checkpoint(ck)
     cache = ImageCache()
     groups: dict[str, list] = {}
     for s in samples:
