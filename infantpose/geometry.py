@@ -107,6 +107,41 @@ def clip_box(box: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
     return np.clip(np.asarray(box, dtype=np.float64), [0, 0, 0, 0], [w - 1, h - 1, w - 1, h - 1])
 
 
+def _turn(rotation: float) -> np.ndarray:
+    """(2, 2) matrix taking image offsets into a crop turned ``rotation`` degrees (as :func:`crop_affine`)."""
+    t = np.deg2rad(rotation)
+    c, s = np.cos(t), np.sin(t)
+    return np.array([[c, s], [-s, c]])
+
+
+def turned_box_from_points(points: np.ndarray, rotation: float, grow: float) -> np.ndarray:
+    """Box (4,) x1 y1 x2 y2 around points (N, 2) px, measured along axes turned ``rotation`` degrees.
+
+    The sides are ``grow`` x the points' extent along the turned axes, the centre is that
+    extent's centre (image px); read with the same ``rotation`` (a turned crop), the box fits
+    the points however they lie in the image. ``rotation`` 0 and ``grow`` 1 + 2m is
+    :func:`box_from_points` with margin m.
+    """
+    p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    if len(p) == 0:
+        raise ValueError("turned_box_from_points needs at least one point")
+    turn = _turn(rotation)
+    q = p @ turn.T
+    lo, hi = q.min(axis=0), q.max(axis=0)
+    centre = turn.T @ ((lo + hi) / 2.0)
+    half = (hi - lo) * grow / 2.0
+    return np.concatenate([centre - half, centre + half])
+
+
+def turned_box_hull(box: np.ndarray, rotation: float) -> np.ndarray:
+    """Axis-aligned box (4,) px around ``box`` (4,) read along axes turned ``rotation`` degrees."""
+    b = np.asarray(box, dtype=np.float64)
+    centre, half = (b[:2] + b[2:]) / 2.0, (b[2:] - b[:2]) / 2.0
+    corners = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * half
+    image = corners @ _turn(rotation) + centre  # rows: turn.T @ corner
+    return np.concatenate([image.min(axis=0), image.max(axis=0)])
+
+
 # --- crop affine -------------------------------------------------------------
 
 
@@ -126,11 +161,10 @@ def crop_affine(
     """
     out_w, out_h = output_size
     src_w, src_h = np.asarray(scale, dtype=np.float64) * PIXEL_STD
-    theta = np.deg2rad(rotation)
-    c, s = np.cos(theta), np.sin(theta)
     # y points down, so a counter-clockwise turn on screen of the content is
     # the matrix [[c, s], [-s, c]] applied to offsets from the centre.
-    rot = np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]])
+    rot = np.eye(3)
+    rot[:2, :2] = _turn(rotation)
     to_origin = np.array([[1.0, 0.0, -center[0]], [0.0, 1.0, -center[1]], [0.0, 0.0, 1.0]])
     zoom = np.diag([out_w / src_w, out_h / src_h, 1.0])
     to_out = np.array([[1.0, 0.0, out_w / 2.0], [0.0, 1.0, out_h / 2.0], [0.0, 0.0, 1.0]])

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from infantpose.errors import InfantposeError
+from infantpose.geometry import turned_box_from_points
 from infantpose.preprocess import normalize_2d, root_scale_2d
 from infantpose.runtime.result import FrameResult
 from infantpose.runtime.sources import Source, numbered_frames
@@ -22,34 +23,68 @@ def _pose(scale=1.0, shift=(0.0, 0.0)):
     return base * scale + np.asarray(shift)
 
 
+def _next(kp, grow=1.3):
+    """The box the 2D stage builds from a pose for the next frame (axis-aligned network)."""
+    return turned_box_from_points(kp, 0.0, grow)
+
+
 def test_tracker_detects_on_loss_and_frame_size_change():
     t = Tracker(TrackerConfig(detector_period=0))
     assert t.needs_detection()
     kp = _pose()
     box = np.array([150.0, 100.0, 450.0, 250.0])
-    assert t.update(kp, np.full(16, 0.9), FRAME, box) and not t.needs_detection(FRAME)
+    assert t.update(_next(kp), np.full(16, 0.9), FRAME, box) and not t.needs_detection(FRAME)
     assert t.needs_detection((1280, 960))  # a new frame size: the old box means nothing there
-    assert not t.update(kp, np.full(16, 0.05), FRAME, box) and t.needs_detection()
+    assert not t.update(_next(kp), np.full(16, 0.05), FRAME, box) and t.needs_detection()
+
+
+def _pose_stage(**params):
+    from infantpose.stages.pose2d import PoseParams, PoseStage
+
+    p = PoseParams(arch="simple_baseline", input_size=(64, 64), padding=1.25, mean=(0, 0, 0), std=(1, 1, 1), **params)
+    return PoseStage(None, p)
 
 
 def test_unsure_extremities_do_not_shrink_the_box():
     t = Tracker(TrackerConfig(detector_period=0))
+    stage = _pose_stage()
     conf = np.full(16, 0.9)
     conf[[MPII.index(n) for n in ("r_ankle", "l_ankle", "r_wrist", "l_wrist")]] = 0.05  # unsure hands, feet
     box = np.array([150.0, 100.0, 450.0, 250.0])
     kp = _pose()
     for _ in range(40):
-        assert t.update(kp, conf, FRAME, box)
+        assert t.update(stage.pose_boxes(kp[None], np.zeros(1))[0], conf, FRAME, box)
         box = t.box
     full = kp.max(0) - kp.min(0)
     assert (box[2:] - box[:2] >= full).all()  # every joint stays inside, however unsure
+
+
+def test_a_turned_body_gets_the_same_box_along_its_axis():
+    """An upright network's box is measured along the body: a diagonal infant is not cropped smaller."""
+    stage = _pose_stage(upright=True, keypoint_box=1.1)
+    kp = _pose()
+    kp = kp - kp.mean(0)
+    for name, at in (("l_shoulder", [20, -60]), ("r_shoulder", [-20, -60]), ("l_hip", [15, 40]), ("r_hip", [-15, 40])):
+        kp[MPII.index(name)] = at  # hips-to-shoulders points up the image
+    upright = stage.pose_boxes(kp[None] + 300, stage.pose_rotations(kp[None] + 300))[0]
+    t = np.deg2rad(45)
+    spin = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+    turned = kp @ spin.T + 300
+    rot = stage.pose_rotations(turned[None])
+    assert abs(abs(rot[0]) - 45) < 1e-9  # a multiple of ROT_STEP that turns it back upright
+    box = stage.pose_boxes(turned[None], rot)[0]
+    np.testing.assert_allclose(box[2:] - box[:2], upright[2:] - upright[:2], atol=1e-6)
+    centre = ((upright[:2] + upright[2:]) / 2 - 300) @ spin.T + 300  # the upright box's centre, turned with it
+    np.testing.assert_allclose((box[:2] + box[2:]) / 2, centre, atol=1e-6)
+    size = kp.max(0) - kp.min(0)
+    np.testing.assert_allclose(upright[2:] - upright[:2], 1.1 * size, atol=1e-6)
 
 
 def test_box_size_changes_at_most_one_step_per_frame():
     t = Tracker(TrackerConfig(detector_period=0, max_scale_step=0.1))
     box = np.array([100.0, 100.0, 500.0, 400.0])
     tiny = _pose(scale=0.1, shift=(280, 230))  # keypoints suddenly collapse to a small cluster
-    assert t.update(tiny, np.full(16, 0.9), FRAME, box)
+    assert t.update(_next(tiny), np.full(16, 0.9), FRAME, box)
     w, h = t.box[2:] - t.box[:2]
     assert w == pytest.approx(400 * 0.9) and h == pytest.approx(300 * 0.9)
 
@@ -59,9 +94,9 @@ def test_periodic_detection():
     box = np.array([150.0, 100.0, 450.0, 250.0])
     t.detected()
     for _ in range(2):
-        t.update(_pose(), np.full(16, 0.9), FRAME, box)
+        t.update(_next(_pose()), np.full(16, 0.9), FRAME, box)
         assert not t.needs_detection(FRAME)
-    t.update(_pose(), np.full(16, 0.9), FRAME, box)
+    t.update(_next(_pose()), np.full(16, 0.9), FRAME, box)
     assert t.needs_detection(FRAME)
 
 
@@ -148,13 +183,17 @@ def test_the_live_window_is_the_offline_window():
         def __call__(self, frames):
             return np.array([[150.0, 150.0, 350.0, 350.0]]), np.array([0.9])
 
+    stage = _pose_stage()
+
     class Pose:
         def __init__(self):
-            self.params, self.calls = SimpleNamespace(upright=False, view="any"), 0
+            self.params, self.calls, self.boxes = stage.params, 0, []
+            self.pose_boxes = stage.pose_boxes
 
-        def __call__(self, frames, boxes, rotations=None):
+        def __call__(self, frames, boxes, rotations=None, refine=True):
             kp = poses[self.calls][None]
             self.calls += 1
+            self.boxes.append(np.asarray(boxes[0], float))
             return kp, np.full((1, MPII.num_joints), 0.9)
 
     class Lifter:
@@ -164,8 +203,14 @@ def test_the_live_window_is_the_offline_window():
             seen.append(x[0].copy())
             return np.zeros((1, MPII.num_joints, 3))
 
-    pipe = Pipeline(Detector(), Pose(), Lifter(), smoothing=SmoothingConfig(enabled=False))
+    pose = Pose()
+    pipe = Pipeline(Detector(), pose, Lifter(), smoothing=SmoothingConfig(enabled=False))
     frame = np.zeros((480, 640, 3), np.uint8)
     for i in range(len(poses)):
         pipe(frame, t=i / 30)
     np.testing.assert_array_equal(np.stack(seen), causal_windows(poses, 5))
+    # each tracked frame is cropped around the box the 2D stage built from the frame before
+    for i in range(1, len(poses)):
+        want = stage.pose_boxes(poses[i - 1][None], np.zeros(1))[0]
+        got = pose.boxes[i]  # same centre; the size may lag by the per-frame scale limit
+        np.testing.assert_allclose((got[:2] + got[2:]) / 2, (want[:2] + want[2:]) / 2, atol=1e-6)

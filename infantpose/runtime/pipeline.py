@@ -19,6 +19,7 @@ import numpy as np
 
 from infantpose.bundle import load_bundle, sha256_file
 from infantpose.errors import BundleError
+from infantpose.geometry import clip_box, turned_box_hull
 from infantpose.posture import VIEWS, VOTE_WINDOW, set_view, torso_back_view, upright_angle, vote_back
 from infantpose.runtime.backends import load_backend
 from infantpose.runtime.result import FrameResult
@@ -188,7 +189,10 @@ class Pipeline:
                 return FrameResult(index, name, t, None, score, False, None, None, None, ms)
         t0 = time.perf_counter()
         # The body's direction carries over while tracked; with none, an upright network searches it.
-        kp, conf = self.pose([frame], box[None], None if self._rotation is None else np.array([self._rotation]))
+        # A detector's box is refined on the pose's own (params.refine); a tracked box already is one.
+        turn = None if self._rotation is None else np.array([self._rotation])
+        kp, conf = self.pose([frame], box[None], turn, refine=not tracked)
+        shown_box = np.asarray(box, float) if turn is None or not tracked else turned_box_hull(box, float(turn[0]))
         if self._upright:
             self._rotation = float(upright_angle(kp)[0])
         if self._views is not None:
@@ -198,7 +202,11 @@ class Pipeline:
                 kp, conf = set_view(kp, conf, np.array([not frame_back]))
         kp2d, conf = kp[0], conf[0]
         ms["pose2d"] = (time.perf_counter() - t0) * 1000
-        if not self.tracker.update(kp2d, conf, (w, h), box):
+        turn_next = np.array([self._rotation if self._upright else 0.0])
+        next_box = self.pose.pose_boxes(kp2d[None], turn_next)[0]
+        # After refinement the last crop was the pose's own box: no scale limit against the detector's.
+        used = box if tracked or self.pose.params.refine == 0 else next_box
+        if not self.tracker.update(next_box, conf, (w, h), used, turned=self._upright):
             self._history.clear()  # the window must not mix poses across a loss of tracking
             self._rotation = None
             if self._views is not None:
@@ -215,7 +223,7 @@ class Pipeline:
             kp2d = self._f2d(kp2d, t)
             kp3d = self._f3d(kp3d, t)
         ms["total"] = (time.perf_counter() - start) * 1000
-        return FrameResult(index, name, t, np.asarray(box, float), score, tracked, kp2d, conf, kp3d, ms)
+        return FrameResult(index, name, t, clip_box(shown_box, (w, h)), score, tracked, kp2d, conf, kp3d, ms)
 
     def still(self, frame: np.ndarray, index: int = 0, name: str | None = None) -> FrameResult:
         """Process an unrelated photo on its own: detector, no tracking, window or smoothing carried over."""

@@ -3,7 +3,9 @@
 The detector runs on the first frame, when tracking is lost (low mean
 keypoint confidence, a degenerate box, a frame-size change) and every
 ``detector_period`` frames. Otherwise the next box comes from the current
-frame's keypoints, as MediaPipe does.
+frame's keypoints, as MediaPipe does (the 2D stage builds it:
+``PoseStage.pose_boxes``, measured along the body for networks that take
+turned crops).
 
 Why the box cannot collapse: it is built from *all* predicted joints, not only
 the confident ones (unsure hands and feet used to drop out, the box shrank,
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from infantpose.geometry import box_from_points, clip_box
+from infantpose.geometry import clip_box
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,6 @@ class TrackerConfig:
     """Thresholds: confidences are heatmap peaks (0-1); areas are fractions of the frame."""
 
     min_confidence: float = 0.3  # mean keypoint confidence below which tracking is lost
-    margin: float = 0.15  # box grown by this fraction of its size per side
     min_area: float = 0.002
     max_area: float = 0.95
     max_scale_step: float = 0.1  # largest relative change of box width / height per frame
@@ -55,21 +56,31 @@ class Tracker:
         self.since_detection = 0
 
     def update(
-        self, keypoints: np.ndarray, confidences: np.ndarray, frame_size: tuple[int, int], used_box: np.ndarray
+        self,
+        next_box: np.ndarray,
+        confidences: np.ndarray,
+        frame_size: tuple[int, int],
+        used_box: np.ndarray,
+        turned: bool = False,
     ) -> bool:
-        """Take this frame's (J, 2) px keypoints found in ``used_box`` (4,); False (and reset) when lost."""
+        """Take the (4,) px box built from this frame's pose (found with (J,) ``confidences`` in
+        ``used_box``) for the next frame; False (and reset) when lost. ``turned``: the boxes are
+        measured along a turned crop's axes, so they are not clipped to the frame's."""
         c = self.config
         self.since_detection += 1
         self.frame_size = frame_size
-        if float(np.mean(confidences)) < c.min_confidence or not np.isfinite(keypoints).all():
+        next_box = np.asarray(next_box, np.float64)
+        if float(np.mean(confidences)) < c.min_confidence or not np.isfinite(next_box).all():
             self.box = None
             return False
-        box = box_from_points(keypoints, c.margin)
-        box = _limit_scale(box, np.asarray(used_box, float), c.max_scale_step)
-        box = clip_box(box, frame_size)
+        box = _limit_scale(next_box, np.asarray(used_box, float), c.max_scale_step)
+        if not turned:
+            box = clip_box(box, frame_size)
         w, h = frame_size
         area = (box[2] - box[0]) * (box[3] - box[1]) / float(w * h)
-        if not (c.min_area <= area <= c.max_area):
+        centre = (box[:2] + box[2:]) / 2
+        inside = 0 <= centre[0] <= w and 0 <= centre[1] <= h
+        if not (c.min_area <= area <= c.max_area) or not inside:
             self.box = None
             return False
         self.box = box

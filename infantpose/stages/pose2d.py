@@ -18,6 +18,7 @@ import numpy as np
 
 from infantpose.datasets.common import spread_indices
 from infantpose.fileio import read_image
+from infantpose.geometry import turned_box_from_points
 from infantpose.heatmaps import DECODERS, apply_joint_regressor, decode_heatmaps, heatmaps_to_image
 from infantpose.posture import VIEWS, front_view, limbs_follow_torso, upright_angle
 from infantpose.preprocess import pose_input
@@ -40,7 +41,10 @@ class PoseParams:
     channel, 0-1 scale, in ``colour`` order; upright: the network needs the body upright (the
     runtime turns crops); view: the side of the body the camera is assumed to see
     (:mod:`infantpose.posture`); joint_regressor: (J, C) map from the C heatmap channels
-    (``heatmap_joints``) to the J MPII joints.
+    (``heatmap_joints``) to the J MPII joints. keypoint_box: side of a box built from a pose
+    (tracking, refinement) over the joints' extent measured along the body (the crop then adds
+    ``padding`` as it does to a detector's box); refine: passes on the pose's own box after each
+    detection (a detector's box says where the infant is, not how large it is to the network).
     """
 
     arch: str
@@ -56,6 +60,8 @@ class PoseParams:
     view: str = "any"
     heatmap_joints: tuple[str, ...] | None = None
     joint_regressor: tuple[tuple[float, ...], ...] | None = None
+    keypoint_box: float = 1.3  # 1.3: the tracker's box before it was measured along the body
+    refine: int = 0
 
     @property
     def io(self) -> TensorIO:
@@ -89,6 +95,7 @@ class PoseParams:
             upright=r.flag("upright", False), view=r.choice("view", VIEWS, "any"),
             heatmap_joints=None if joints is None else tuple(joints),
             joint_regressor=None if regressor is None else tuple(tuple(float(x) for x in row) for row in regressor),
+            keypoint_box=r.number("keypoint_box", 1.3), refine=r.integer("refine", 0, low=0),
         )  # fmt: skip
         r.done()
         return p
@@ -149,17 +156,45 @@ class PoseStage:
         self.last_presence: np.ndarray | None = None  # (N,) of the latest call, for networks that score it
 
     def __call__(
-        self, frames: list[np.ndarray], boxes: np.ndarray, rotations: np.ndarray | None = None
+        self,
+        frames: list[np.ndarray],
+        boxes: np.ndarray,
+        rotations: np.ndarray | None = None,
+        refine: bool = True,
     ) -> tuple[np.ndarray, np.ndarray]:
         """(N, J, 2) px and (N, J) confidences for N BGR frames and (N, 4) boxes.
 
         ``rotations`` (N,) degrees counter-clockwise turn the crops so that the body is upright.
         None: no turn, except for networks that need an upright body (``params.upright``,
-        e.g. BlazePose), which then search for it (:meth:`find_upright`).
+        e.g. BlazePose), which then search for it (:meth:`find_upright`). ``refine``: the boxes
+        come from a detector (or labels), so ``params.refine`` more passes run on each pose's own
+        box (:meth:`pose_boxes`); a tracker, whose box is already one, passes False.
         """
         if rotations is None and self.params.upright:
-            return self.find_upright(frames, boxes)
-        return self._run(frames, boxes, rotations)
+            kp, conf = self.find_upright(frames, boxes)
+        else:
+            kp, conf = self._run(frames, boxes, rotations)
+        for _ in range(self.params.refine if refine else 0):
+            turn = self.pose_rotations(kp)
+            kp, conf = self._run(frames, self.pose_boxes(kp, turn), turn)
+        return kp, conf
+
+    def pose_rotations(self, kp2d: np.ndarray) -> np.ndarray:
+        """(N,) degrees that turn (N, J, 2) px poses upright (in :data:`ROT_STEP` steps); zeros for
+        networks that take the body as it lies."""
+        if not self.params.upright:
+            return np.zeros(len(kp2d))
+        return ROT_STEP * np.round(upright_angle(kp2d) / ROT_STEP)
+
+    def pose_boxes(self, kp2d: np.ndarray, rotations: np.ndarray) -> np.ndarray:
+        """(N, 4) px boxes for crops turned by ``rotations`` (N,) degrees around (N, J, 2) px poses.
+
+        Measured along the body, so the body fills the crop the same way at any angle; the side
+        is ``params.keypoint_box`` x the joints' extent (a detector's box, trained on rendered
+        masks, is 1.8x that on our renders but 1.1x on real photos: the network saw two scales).
+        """
+        grow = self.params.keypoint_box
+        return np.stack([turned_box_from_points(k, float(r), grow) for k, r in zip(kp2d, rotations, strict=True)])
 
     def find_upright(self, frames: list[np.ndarray], boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Keypoints and confidences, as :meth:`__call__`, for bodies of unknown orientation.
