@@ -216,28 +216,22 @@ def eval_(
 
 def _eval_coco(coco: Path, images: Path | None, bundle: Path | None, precision: str, view: str | None) -> dict:
     """Run the runtime chain on every image of a COCO keypoint file and print the scores."""
-    import numpy as np
     from rich.progress import Progress
 
-    from infantpose.coco import evaluate_coco, format_coco_report, read_coco
+    from infantpose.coco import evaluate_coco, format_coco_report, predict_still, read_coco
     from infantpose.errors import InfantposeError
     from infantpose.fileio import read_image
     from infantpose.runtime.pipeline import Pipeline
-    from infantpose.skeleton import get_joint_set
 
     if images is None or not images.is_dir():
         raise InfantposeError(f"--images {images}: not a folder (the images that {coco} names)")
     gt = read_coco(coco)
     pipe = Pipeline.from_bundle(bundle, precision=precision, view=view)
 
-    def predict(frame):
-        r = pipe.still(frame)
-        kp = r.kp2d if r.kp2d is not None else np.full((get_joint_set(pipe.joint_set).num_joints, 2), np.nan)
-        return kp, float(r.score or 0.0)
-
     with Progress(transient=True) as bar:
         task = bar.add_task("images", total=len(gt.images))
-        report = evaluate_coco(gt, images, predict, read_image, lambda n, _: bar.update(task, completed=n))
+        report = evaluate_coco(gt, images, lambda f: predict_still(pipe, f), read_image,
+                               lambda n, _: bar.update(task, completed=n))  # fmt: skip
     report["bundle"] = str(bundle or "default")
     report["precision"] = precision
     report["view"] = pipe.pose.params.view

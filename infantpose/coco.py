@@ -179,6 +179,15 @@ def oks_ap(gt: CocoSet, pred: np.ndarray, scores: np.ndarray, joints: list[tuple
     return {"ap": float(ev.stats[0]), "ap50": float(ev.stats[1]), "ap75": float(ev.stats[2])}
 
 
+def predict_still(pipe: Any, frame: np.ndarray) -> tuple[np.ndarray, float]:
+    """A pipeline's (J, 2) px keypoints on one photo (NaN when it finds no infant) and detector score."""
+    from infantpose.skeleton import get_joint_set
+
+    r = pipe.still(frame)
+    kp = r.kp2d if r.kp2d is not None else np.full((get_joint_set(pipe.joint_set).num_joints, 2), np.nan)
+    return kp, float(r.score or 0.0)
+
+
 def evaluate_coco(
     gt: CocoSet,
     images: Path,

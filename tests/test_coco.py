@@ -94,3 +94,24 @@ def test_labelme_converter(tmp_path):
     (tmp_path / "g.json").write_text("{not json")
     with pytest.raises(DatasetError, match="not a labelme file"):
         labelme_to_coco([tmp_path / "g.json"])
+
+
+@pytest.mark.parametrize("name", ["turn_90", "turn_-45", "shrunk_0.5", "half_size", "greyscale"])
+def test_photo_variants_map_predictions_back_to_the_photo(name):
+    """A mark's position found in the changed photo, mapped back, is where it was in the photo."""
+    import cv2
+
+    from infantpose.benchmarks.photo_variants import VARIANTS
+
+    image = np.zeros((120, 160, 3), np.uint8)
+    spots = np.array([[40.0, 30.0], [120.0, 90.0]])
+    for x, y in spots:
+        cv2.circle(image, (int(x), int(y)), 4, (255, 255, 255), -1)
+    changed, back = VARIANTS[name](image)
+    grey = cv2.cvtColor(changed, cv2.COLOR_BGR2GRAY).astype(np.float64)
+    n, labels = cv2.connectedComponents((grey > 200).astype(np.uint8))
+    found = np.array([np.argwhere(labels == i)[:, ::-1].mean(0) for i in range(1, n)])
+    assert len(found) == 2
+    mapped = back(found)
+    for s in spots:
+        assert np.linalg.norm(mapped - s, axis=1).min() < 1.0

@@ -1,5 +1,6 @@
 """The stage registry and its typed params (torch-free: runs on the runtime-only install)."""
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -111,6 +112,54 @@ def test_bad_pose_params_name_the_key():
         ({"joint_regressor": [[1.0]]}, "one weight per heatmap joint"),
         ({"input_size": [256, 0]}, "'input_size' must be a list of 2 positive integers"),
         ({"upright": "yes"}, "'upright' must be true or false"),
+        ({"refine": -1}, "'refine' must be an integer >= 0"),
+        ({"keypoint_box": 0}, "'keypoint_box' must be a number > 0"),
     ):
         with pytest.raises(ParamsError, match=words):
             parse_params("pose2d", {**d, **change}, "m.json")
+
+
+def test_refine_passes_run_on_the_pose_s_own_box():
+    """After a detector's box, ``refine`` more passes crop around the pose just found; a tracker's box
+    (refine=False) gets one pass."""
+    from infantpose.stages import pose2d
+
+    params = parse_params(
+        "pose2d",
+        {
+            "arch": "simple_baseline",
+            "input_size": [64, 64],
+            "padding": 1.25,
+            "mean": [0, 0, 0],
+            "std": [1, 1, 1],
+            "keypoint_box": 1.1,
+            "refine": 2,
+        },
+        "t",
+    )
+    rng = np.random.default_rng(0)
+    peaks = rng.integers(3, 13, (16, 2))  # each joint's heatmap peak, same cell in every crop
+
+    class Backend:
+        def __init__(self):
+            self.inputs = []
+
+        def __call__(self, feeds):
+            x = feeds["image"]
+            self.inputs.append(x)
+            hm = np.zeros((len(x), 16, 16, 16), np.float32)
+            hm[:, np.arange(16), peaks[:, 1], peaks[:, 0]] = 1.0
+            return {"heatmaps": hm}
+
+    frame = rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)
+    box = np.array([[60.0, 40.0, 260.0, 200.0]])
+    backend = Backend()
+    stage = pose2d.PoseStage(backend, params)
+    stage([frame], box)
+    assert len(backend.inputs) == 3
+    first, _ = pose2d.PoseStage(Backend(), replace(params, refine=0))([frame], box)
+    want = pose2d.preprocess([frame], stage.pose_boxes(first, np.zeros(1)), params)[0]
+    np.testing.assert_array_equal(backend.inputs[1], want)  # the second pass: the first pose's box
+    backend.inputs.clear()
+    stage([frame], box, refine=False)
+    assert len(backend.inputs) == 1

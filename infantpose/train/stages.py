@@ -222,14 +222,15 @@ def _fit_pretrained_pose(
 
 
 def _pose_on_samples(stage: Any, samples: list, cache: Any) -> np.ndarray:
-    """(N, J, 2) px of the 2D stage on samples' ground-truth boxes.
+    """(N, J, 2) px of the 2D stage on crops around samples' ground-truth poses.
 
-    Networks that need an upright body get crops turned by the ground truth: one pass per
-    frame instead of the runtime's six-pass search (the runtime then carries the turn while
-    tracking, which matches it closely).
+    Each crop is the one the runtime tracks with: the box the stage builds from a pose
+    (:meth:`PoseStage.pose_boxes`), here the ground truth's, turned upright by the ground truth
+    for networks that need it; one pass per frame instead of the runtime's search.
     """
-    rot = upright_angle(np.stack([s.joints2d for s in samples])) if stage.params.upright else None
-    return stage([cache(s.image) for s in samples], np.stack([s.box for s in samples]), rot)[0]
+    gt = np.stack([s.joints2d for s in samples])
+    rot = upright_angle(gt) if stage.params.upright else np.zeros(len(samples))
+    return stage([cache(s.image) for s in samples], stage.pose_boxes(gt, rot), rot, refine=False)[0]
 
 
 def _validate_pose(val_s: list, params: PoseParams) -> Any:
