@@ -145,6 +145,11 @@ def postprocess(
 ROT_STEP = 15.0
 
 
+def upright_steps(kp2d: np.ndarray) -> np.ndarray:
+    """(N,) degrees, in :data:`ROT_STEP` steps, that turn (N, J, 2) px poses upright."""
+    return ROT_STEP * np.round(upright_angle(kp2d) / ROT_STEP)
+
+
 class PoseStage:
     """Frames and boxes -> 2D keypoints (frame px) and confidences, over any backend."""
 
@@ -182,9 +187,7 @@ class PoseStage:
     def pose_rotations(self, kp2d: np.ndarray) -> np.ndarray:
         """(N,) degrees that turn (N, J, 2) px poses upright (in :data:`ROT_STEP` steps); zeros for
         networks that take the body as it lies."""
-        if not self.params.upright:
-            return np.zeros(len(kp2d))
-        return ROT_STEP * np.round(upright_angle(kp2d) / ROT_STEP)
+        return upright_steps(kp2d) if self.params.upright else np.zeros(len(kp2d))
 
     def pose_boxes(self, kp2d: np.ndarray, rotations: np.ndarray) -> np.ndarray:
         """(N, 4) px boxes for crops turned by ``rotations`` (N,) degrees around (N, J, 2) px poses.
@@ -209,9 +212,7 @@ class PoseStage:
         idx = np.arange(n)
         kp4, conf4 = self._run(list(frames) * 4, np.tile(boxes, (4, 1)), np.repeat(np.arange(4) * 90.0, n))
         top2 = np.argsort(-self._rank(conf4).reshape(4, n), axis=0, kind="stable")[:2]  # (2, N)
-        rot = ROT_STEP * np.round(
-            upright_angle(kp4.reshape(4, n, *kp4.shape[1:])[top2, idx].reshape(2 * n, *kp4.shape[1:])) / ROT_STEP
-        )
+        rot = upright_steps(kp4.reshape(4, n, *kp4.shape[1:])[top2, idx].reshape(2 * n, *kp4.shape[1:]))
         kp2, conf2 = self._run(list(frames) * 2, np.tile(boxes, (2, 1)), rot)
         second = self._rank(conf2).reshape(2, n).argmax(0)  # 0: the first choice stays on a tie
         pick = second * n + idx
