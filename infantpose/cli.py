@@ -112,6 +112,9 @@ def train(
     pose2d: Path | None = typer.Option(None, help="lifter: fine-tune on this 2D network's predictions."),
     max_steps: int | None = typer.Option(None, min=1, help="Cap on steps per epoch (smoke runs)."),
     from_scratch: bool = typer.Option(False, help="Start the recipe's ImageNet-initialised trunk from random weights."),
+    pose_bank: int | None = typer.Option(
+        None, min=0, help="lifter: pose-only synthetic infants added to pre-training (default: the recipe's; 0: none)."
+    ),
 ) -> None:
     """Train one stage of the chain (multi-GPU: torchrun --nproc-per-node N -m infantpose.cli train ...)."""
     from infantpose.train.stages import train as train_stage
@@ -119,7 +122,7 @@ def train(
     res = train_stage(
         stage, data, recipe, out, epochs=epochs, batch=batch, lr=lr, init=init, resume=resume, seed=seed,
         device=device, workers=workers, dataset=dataset, temporal=temporal, pose2d=pose2d, max_steps=max_steps,
-        extra_data=extra_data or [], pretrained=not from_scratch,
+        extra_data=extra_data or [], pretrained=not from_scratch, pose_bank=pose_bank,
     )  # fmt: skip
     if res["best"] is not None:  # only rank 0 validates under torchrun
         typer.echo(f"best {res['metric']}: {res['best']:.4f}  checkpoints in {out}")

@@ -107,3 +107,21 @@ def test_v2_variety_postures_and_oblique_cameras(tmp_path):
     assert card["sequences"]["01"]["phenotype"] != {}
     v1 = json.loads((tmp_path / "v1" / "dataset.json").read_text())["sequences"]["01"]
     assert v1["posture"] == "supine"
+
+
+def test_pose_bank_is_the_projection_of_its_3d_and_cached(tmp_path):
+    """Pose-only infants: MPII 2D = the MINI-RGBD camera's projection of the 3D, same bank from the cache."""
+    from infantpose.geometry import MINI_RGBD_INTRINSICS
+    from infantpose.skeleton import MPII
+    from infantpose.synth.poses import cached_pose_bank
+
+    bank = cached_pose_bank(tmp_path, infants=2, frames=3, seed=5)
+    assert sorted(bank) == ["bank/0001", "bank/0002"]
+    for kp2d, kp3d in bank.values():
+        assert kp2d.shape == (3, MPII.num_joints, 2) and kp3d.shape == (3, MPII.num_joints, 3)
+        assert 200 < np.median(kp3d[..., 2]) < 2000  # mm in front of the camera
+        np.testing.assert_allclose(kp2d, project(kp3d / 1000.0, MINI_RGBD_INTRINSICS), atol=1e-2)
+    assert bank["bank/0001"][1].tobytes() != bank["bank/0002"][1].tobytes()
+    again = cached_pose_bank(tmp_path, infants=2, frames=3, seed=5)  # read back, not regenerated
+    assert all(np.array_equal(again[k][0], bank[k][0]) and np.array_equal(again[k][1], bank[k][1]) for k in bank)
+    assert len(list(tmp_path.glob("pose_bank_5_2x3.npz"))) == 1

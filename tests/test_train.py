@@ -192,3 +192,36 @@ def test_detector_negatives_and_quarter_turns(root):
     w, h = 640, 480
     turn = D._quarter_turn(w, h, clockwise=True)
     assert np.allclose(turn[:2] @ [0, 0, 1], [h - 1, 0]) and np.allclose(turn[:2] @ [w - 1, h - 1, 1], [0, w - 1])
+
+
+def test_track_start_windows_pad_from_a_start_inside_the_window():
+    """A track-start window ends at its frame and repeats its first frame before a start inside it."""
+    rng = np.random.default_rng(0)
+    starts = set()
+    for end in (0, 5, 26, 100):
+        for _ in range(50):
+            idx = D.track_start_window(end, 27, rng)
+            assert idx.shape == (27,) and idx[-1] == end and np.all(np.diff(idx) >= 0)
+            first = idx[0]
+            assert max(0, end - 26) <= first <= end
+            tail = idx[idx > first]  # after the start, consecutive frames as in any window
+            assert np.array_equal(tail, np.arange(first + 1, end + 1))
+            starts.add(int(first) - max(0, end - 26))
+    assert len(starts) > 10  # starts all over the window, not one fixed offset
+
+
+def test_lifter_dataset_track_starts_change_only_the_window():
+    """With track_starts 1 some windows repeat an inner frame; without, every window is the plain one."""
+    f, j = 60, 16
+    kp2d = np.random.default_rng(1).normal(300, 40, (f, j, 2))
+    seqs = [D.Sequence2D3D("s", kp2d, np.random.default_rng(2).normal(0, 100, (f, j, 3)))]
+    stats = D.normalisation_stats(seqs)
+    plain = D.LifterDataset(seqs, stats, 27, augment=False)
+    started = D.LifterDataset(seqs, stats, 27, augment=True, track_starts=1.0, seed=4)
+    x_plain = plain[40][0].numpy()  # (2J, T)
+    assert np.abs(np.diff(x_plain, axis=1)).min(axis=0).min() > 0  # 27 different frames
+    repeated = 0
+    for i in range(30, 60):
+        x = started[i][0].numpy()
+        repeated += int(np.allclose(x[:, 0], x[:, 1]))
+    assert repeated > 20  # most windows began inside (a start at the window's first frame repeats nothing)

@@ -313,11 +313,24 @@ def _norm_2d(kp2d: np.ndarray, norm: str, root: int) -> np.ndarray:
     return root_scale_2d(kp2d, root) if norm == "root_scale" else np.asarray(kp2d, np.float64)
 
 
+def track_start_window(end: int, window: int, rng: np.random.Generator) -> np.ndarray:
+    """(window,) frame indices ending at ``end`` for a track that started at a random frame inside
+    the causal window: frames before that start are the start repeated, as the live pipeline pads
+    a new track (:func:`window_indices`)."""
+    idx = window_indices(end, window)
+    return np.maximum(idx, rng.integers(idx[0], end + 1))
+
+
 class LifterDataset(EpochDataset):
     """Windows of ``window`` frames ending at each frame: 2D in, 3D of the window's outputs.
 
     Augmentation: in-plane rotation about the principal point (the 3D turns
-    about the camera axis with it, exactly), horizontal flip, Gaussian 2D noise.
+    about the camera axis with it, exactly), horizontal flip, Gaussian 2D noise,
+    and track starts: with probability ``track_starts`` the window begins at a
+    random frame inside it, padded as the live pipeline pads a new track
+    (:func:`window_indices`: that first frame repeated). Without them only the
+    first ``window`` frames of each recording are padded, yet every detection
+    after a loss of tracking starts one.
     Item: x (2J,) or (2J, T) normalised; y (3J,) or (3J, 1) normalised.
     """
 
@@ -333,8 +346,10 @@ class LifterDataset(EpochDataset):
         inputs_2d: dict[str, np.ndarray] | None = None,
         norm: str = "pixels",
         root: int = MPII.root,
+        track_starts: float = 0.0,
     ) -> None:
         self.seqs = seqs
+        self.track_starts = track_starts
         self.norm, self.root = norm, root
         self.window = window
         self.augment = augment
@@ -353,10 +368,13 @@ class LifterDataset(EpochDataset):
         si, f = self.index[i]
         seq = self.seqs[si]
         src = self.inputs.get(seq.name, seq.kp2d)
-        k2 = src[window_indices(f, self.window)].astype(np.float64)  # (T, J, 2)
+        rng = self.rng(i) if self.augment else None
+        idx = window_indices(f, self.window)
+        if rng is not None and self.window > 1 and rng.random() < self.track_starts:
+            idx = track_start_window(f, self.window, rng)
+        k2 = src[idx].astype(np.float64)  # (T, J, 2)
         k3 = seq.kp3d[f].astype(np.float64)  # (J, 3)
-        if self.augment:
-            rng = self.rng(i)
+        if rng is not None:
             c = np.array([self.k.cx, self.k.cy])
             ang = rng.uniform(-np.pi, np.pi) if rng.random() < 0.5 else 0.0
             ca, sa = np.cos(ang), np.sin(ang)

@@ -49,14 +49,17 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
         # wheel on PyPI), heatmap branch only, used as it is; a joint regressor fitted on synthetic
         # frames adds the MPII joints it lacks. The crop is twice the infant box: BlazePose expects
         # the person small in a generous frame, and upright: crops are turned along the body. After a
-        # detection, two more passes on the body's own box (0.95 x its extent along the body, x padding):
-        # the detector's boxes are 1.8x the body on renders but 1.1x on real photos.
+        # detection, four more passes on the body's own box (0.95 x its extent along the body, x padding):
+        # the detector's boxes are 1.8x the body on renders but 1.1x on real photos. Four, not two: after
+        # two the crop's turn can still be moving (a body at -40 degrees: 0, -30, then -45), and the first
+        # frame of a track fills the temporal lifter's whole window, so its 2D must not depend on where
+        # the detector's box started (3D moved 10 mm between a frame and the same frame resized x2).
         "arch": "blazepose",
         "model": {},
         "pretrained": "blazepose",
         "params": {"input_size": [256, 256], "padding": 2.0, "heatmap_stride": 4, "decoder": "dark",
                    "sigma": 2.0, "mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0], "colour": "RGB",
-                   "upright": True, "view": "auto", "keypoint_box": 0.95, "refine": 2},
+                   "upright": True, "view": "auto", "keypoint_box": 0.95, "refine": 4},
         "epochs": 0, "batch": 32, "lr": 0.0, "fit_frames": 1500, "val_frames": 300,
     },
     ("pose2d", "edge-effnet"): {
@@ -109,6 +112,11 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
         "params": {"input_norm": "root_scale"},
         "epochs": 60, "batch": 256, "lr": 1e-3, "weight_decay": 0.0, "lr_gamma": 0.95,
         "noise_px": 3.0,
+        # Pose-only synthetic infants (no pixels) for pre-training: more bodies and views than renders.
+        "pose_bank": 300, "pose_bank_frames": 150,
+        # Windows that begin inside (a track started there): the live chain starts one at every
+        # detection after a loss; trained on 5 % of them, the first frames' 3D moved 10 mm for 3 px.
+        "track_starts": 0.2,
     },
 }  # fmt: skip
 RECIPES[("temporal", "seed")] = copy.deepcopy(RECIPES[("temporal", "edge")])

@@ -85,13 +85,16 @@ def train(
     val_split: str = "val",
     extra_data: list[Path] | None = None,
     pretrained: bool = True,
+    pose_bank: int | None = None,
 ) -> dict[str, Any]:
     """Train ``stage`` ("detector", "pose2d" or "lifter") on ``data``; checkpoints go to ``out``.
 
     ``pretrained=False`` starts a recipe's ImageNet-initialised trunk from random weights (for comparisons).
+    ``pose_bank``: lifters, pose-only synthetic infants added to the training sequences (default: the
+    recipe's; 0: none; :mod:`infantpose.synth.poses`).
     """
     key = "temporal" if (stage == "lifter" and temporal) else stage
-    r = _setup(key, recipe, {"epochs": epochs, "batch": batch, "lr": lr})
+    r = _setup(key, recipe, {"epochs": epochs, "batch": batch, "lr": lr, "pose_bank": pose_bank})
     train_s = D.load_samples(data, train_split, dataset)
     for extra in extra_data or []:  # every sequence of an extra set is training data; names kept apart
         train_s += [replace(s, sequence=f"{extra.name}/{s.sequence}") for s in D.load_samples(extra, "all", dataset)]
@@ -108,6 +111,9 @@ def train(
             "extra": [str(e) for e in extra_data or []],
         },
     }
+    if stage == "lifter" and pose2d is None and r.get("pose_bank"):
+        extra["data"]["pose_bank"] = {"infants": r["pose_bank"], "frames": r.get("pose_bank_frames", 150),
+                                      "seed": POSE_BANK_SEED}  # fmt: skip
     cfg = FitConfig(
         out=out, epochs=r["epochs"], batch=r["batch"], lr=r["lr"], weight_decay=r.get("weight_decay", 0.0),
         lr_gamma=r.get("lr_gamma", 1.0), seed=seed, resume=resume, device=device, workers=workers,
@@ -277,6 +283,7 @@ def _lifter_data(
 ) -> tuple[Any, Any, LifterParams]:
     seqs = D.lifter_sequences(train_s)
     val_seqs = D.lifter_sequences(val_s)
+    bank = _pose_bank_sequences(r, out) if pose2d is None else []
     norm = params.get("input_norm", "pixels")
     if init is not None:  # fine-tuning keeps the pre-trained normalisation
         ck = torch.load(init, map_location="cpu", weights_only=True)
@@ -314,8 +321,12 @@ def _lifter_data(
         )
         val_inputs = predicted_2d(pose2d, val_s, pose2d.parent / f"pred2d_val_{val_key.hexdigest()[:12]}.npz")
         val_seqs = [replace(s, kp2d=val_inputs[s.name]) for s in val_seqs]
-    train_set = D.LifterDataset(seqs, stats, window, augment=True, noise_px=r.get("noise_px", 0.0),
-                                seed=seed, inputs_2d=inputs, norm=norm, root=MPII.root)  # fmt: skip
+    if bank:
+        print(f"[lifter] pose bank: {len(bank)} pose-only synthetic infants x {len(bank[0].kp2d)} frames")
+        seqs = seqs + bank
+    train_set = D.LifterDataset(seqs, stats, window, augment=True, noise_px=r.get("noise_px", 0.0), seed=seed,
+                                inputs_2d=inputs, norm=norm, root=MPII.root,
+                                track_starts=r.get("track_starts", 0.0))  # fmt: skip
 
     def validate(model: torch.nn.Module) -> dict[str, float]:
         stage = LifterStage(TorchBackend(model, params, next(model.parameters()).device), params)
@@ -328,6 +339,30 @@ def _lifter_data(
         return {"mpjpe_mm": res["mpjpe_mm"], "pa_mpjpe_mm": res["pa_mpjpe_mm"], "pckh@1": res["pckh@1"]}
 
     return train_set, validate, params
+
+
+def _pose_bank_sequences(r: dict, out: Path) -> list[D.Sequence2D3D]:
+    """The recipe's pose bank (``pose_bank`` infants of ``pose_bank_frames``) as lifter sequences,
+    cached in the run folder. Pre-training only: fine-tuning on a 2D network's output keeps to the
+    rendered frames that network saw."""
+    infants = int(r.get("pose_bank") or 0)
+    if infants <= 0:
+        return []
+    try:
+        from infantpose.synth.poses import cached_pose_bank
+    except ImportError as e:  # the synth extra
+        raise InfantposeError(f"the pose bank needs the synth extra (pip install '.[synth]'): {e}") from None
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task(f"pose bank: {infants} infants", total=infants)
+        bank = cached_pose_bank(out, infants, int(r.get("pose_bank_frames", 150)), POSE_BANK_SEED,
+                                lambda i, n: bar.update(task, completed=i))  # fmt: skip
+    return [D.Sequence2D3D(k, v[0], v[1] - v[1][:, MPII.root : MPII.root + 1]) for k, v in sorted(bank.items())]
+
+
+# Not a data seed (2026, 7777, 4242): the bank's infants are none of the rendered ones.
+POSE_BANK_SEED = 31
 
 
 # Training sequences with more back-view frames than this are left out of lifter fine-tuning on a
