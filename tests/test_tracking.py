@@ -214,3 +214,70 @@ def test_the_live_window_is_the_offline_window():
         want = stage.pose_boxes(poses[i - 1][None], np.zeros(1))[0]
         got = pose.boxes[i]  # same centre; the size may lag by the per-frame scale limit
         np.testing.assert_allclose((got[:2] + got[2:]) / 2, (want[:2] + want[2:]) / 2, atol=1e-6)
+
+
+def test_a_periodic_detection_confirms_a_track_that_agrees_with_it():
+    t = Tracker(TrackerConfig(detector_period=3))
+    assert not t.confirms(np.array([0.0, 0.0, 640.0, 480.0]), FRAME)  # no track yet
+    kp = _pose()
+    t.update(_next(kp), np.full(16, 0.9), FRAME, np.array([150.0, 100.0, 450.0, 250.0]))
+    side = float(np.max(t.box[2:] - t.box[:2]))
+    centre = (t.box[:2] + t.box[2:]) / 2
+    around = np.r_[centre - side, centre + side]  # a detection twice the tracked box, same centre
+    assert t.confirms(around, FRAME)
+    assert not t.confirms(around + np.array([300.0, 0.0, 300.0, 0.0]), FRAME)  # the detection is elsewhere
+    huge = np.r_[centre - 5 * side, centre + 5 * side]
+    assert not t.confirms(huge, FRAME)  # the track shrank to a tenth of the infant the detector sees
+    tight = np.r_[centre - side / 4, centre + side / 4]
+    assert not t.confirms(tight, FRAME)  # the track grew past the detection
+    assert not t.confirms(around, (1280, 960))  # another frame size: the track's box means nothing there
+    off = Tracker(TrackerConfig(confirm_size=None))
+    off.update(_next(kp), np.full(16, 0.9), FRAME, np.array([150.0, 100.0, 450.0, 250.0]))
+    assert not off.confirms(around, FRAME)  # confirmation switched off: every detection restarts the crop
+
+
+def test_a_confirmed_detection_keeps_the_track_s_crop_and_a_stray_one_restarts_it():
+    """Periodic detection: the pipeline keeps the tracked box (one pass, no refinement) when the
+    detection agrees, and crops from the detector's box with refinement when it does not."""
+    from infantpose.runtime.pipeline import Pipeline, SmoothingConfig
+
+    kp = _pose()
+    stage = _pose_stage()
+    tracked_box = stage.pose_boxes(kp[None], np.zeros(1))[0]
+    c, side = (tracked_box[:2] + tracked_box[2:]) / 2, float(np.max(tracked_box[2:] - tracked_box[:2]))
+    detections = [np.r_[c - side, c + side], np.r_[c - side, c + side], np.array([0.0, 0.0, 60.0, 60.0])]
+
+    class Detector:
+        params = SimpleNamespace(score_threshold=0.1)
+
+        def __call__(self, frames):
+            return detections.pop(0)[None], np.array([0.9])
+
+    class Pose:
+        def __init__(self):
+            self.params, self.pose_boxes, self.calls = stage.params, stage.pose_boxes, []
+
+        def __call__(self, frames, boxes, rotations=None, refine=True):
+            self.calls.append((np.asarray(boxes[0], float), refine))
+            return kp[None], np.full((1, MPII.num_joints), 0.9)
+
+    class Lifter:
+        window = 1
+
+        def __call__(self, x):
+            return np.zeros((1, MPII.num_joints, 3))
+
+    pose = Pose()
+    pipe = Pipeline(Detector(), pose, Lifter(), tracker=TrackerConfig(detector_period=2),
+                    smoothing=SmoothingConfig(enabled=False))  # fmt: skip
+    frame = np.zeros((480, 640, 3), np.uint8)
+    results, held = [], []
+    for i in range(5):
+        held.append(None if pipe.tracker.box is None else pipe.tracker.box.copy())
+        results.append(pipe(frame, t=i / 30))
+    assert [r.detected for r in results] == [True, False, True, False, True]
+    assert [r.tracked for r in results] == [False, True, True, True, False]
+    assert pose.calls[0][1] and not pose.calls[2][1]  # the confirmed detection: no refinement
+    np.testing.assert_allclose(pose.calls[2][0], held[2])  # ... and the box the track held
+    np.testing.assert_allclose(pose.calls[4][0], [0.0, 0.0, 60.0, 60.0])  # the stray one restarts the crop
+    assert pose.calls[4][1]

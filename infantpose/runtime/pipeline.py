@@ -187,6 +187,8 @@ class Pipeline:
                 self._index = index + 1
                 ms["total"] = (time.perf_counter() - start) * 1000
                 return FrameResult(index, name, t, None, score, False, None, None, None, ms)
+            if self.tracker.confirms(box, (w, h)):  # a periodic detection that agrees keeps the track's crop
+                box, tracked = self.tracker.box, True
         t0 = time.perf_counter()
         # The body's direction carries over while tracked; with none, an upright network searches it.
         # A detector's box is refined on the pose's own (params.refine); a tracked box already is one.

@@ -16,8 +16,10 @@ class FrameResult:
         frame: index of the frame in the source (0-based).
         source: file name of the frame, or None for cameras and streams.
         t: capture time in seconds (wall clock for live sources, frame index / fps for files).
-        box: (4,) x1 y1 x2 y2 px used for the 2D network; score: detector score (None when tracked).
-        tracked: True when the box came from the previous keypoints, not the detector.
+        box: (4,) x1 y1 x2 y2 px used for the 2D network; score: detector score (None when the
+        detector did not run on this frame).
+        tracked: True when the box came from the previous keypoints, not the detector (also on a
+        periodic detection that confirmed the track).
         kp2d: (J, 2) px of the input frame; conf: (J,) 0-1.
         kp3d: (J, 3) mm, camera axes (x right, y down, z away), root (pelvis) at the origin.
         box, kp2d, conf and kp3d are None when no infant was found (detector score below the threshold).
@@ -34,6 +36,11 @@ class FrameResult:
     conf: np.ndarray | None
     kp3d: np.ndarray | None
     ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def detected(self) -> bool:
+        """True when the detector ran on this frame (its score is recorded)."""
+        return self.score is not None
 
     @property
     def found(self) -> bool:

@@ -159,7 +159,7 @@ def run(
                 for sink in sinks:
                     sink.write(frame, result, annotated)
                 summary.frames += 1
-                summary.detections += int(not result.tracked)
+                summary.detections += int(result.detected)
                 for k, v in result.ms.items():
                     summary.ms.setdefault(k, []).append(v)
                 summary.seconds = time.perf_counter() - start
