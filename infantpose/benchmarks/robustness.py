@@ -26,7 +26,7 @@ from infantpose.evaluation import load_split
 from infantpose.fileio import read_image
 from infantpose.metrics import Protocol, evaluate_3d
 from infantpose.runtime.pipeline import Pipeline, SmoothingConfig
-from infantpose.runtime.tracking import TrackerConfig
+from infantpose.runtime.tracking import EVERY_FRAME, TrackerConfig
 from infantpose.skeleton import MPII
 
 
@@ -46,8 +46,7 @@ def tracking_cost(bundle: Path | None, data: Path, split: str, precision: str = 
                   limit: int | None = None) -> dict[str, Any]:  # fmt: skip
     """Per mode (tracking default, detector every frame): MPJPE mm, 2D px, detector runs."""
     gt = load_split(MiniRGBD(data, split=split), limit)
-    # The comparison row crops every frame from the detector's box (no track kept on agreement).
-    modes = {"tracking": TrackerConfig(), "detector_every_frame": TrackerConfig(detector_period=1, confirm_size=None)}
+    modes = {"tracking": TrackerConfig(), "detector_every_frame": EVERY_FRAME}
     out: dict[str, Any] = {"split": split, "frames": len(gt.images), "sequences": gt.names}
     for mode, cfg in modes.items():
         pipe = Pipeline.from_bundle(bundle, precision, tracker=cfg, smoothing=SmoothingConfig(enabled=False))

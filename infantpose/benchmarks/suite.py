@@ -31,7 +31,7 @@ from infantpose.bundle import Bundle, load_bundle
 from infantpose.errors import InfantposeError
 from infantpose.runtime.backends.onnxruntime import default_threads
 from infantpose.runtime.pipeline import DEFAULT_BUNDLE
-from infantpose.runtime.tracking import TrackerConfig
+from infantpose.runtime.tracking import EVERY_FRAME
 from infantpose.system import system_info
 
 BACKENDS = (
@@ -122,9 +122,7 @@ def _pipeline_rows(
     for spec, pipe in pipes.items():
         (fmt, device), name, precision = fmts[spec], names[spec], spec[1]
         log(f"{name}: detector on every frame")
-        # every frame cropped from its detection (no track kept on agreement): the detector's full cost
-        every_frame = TrackerConfig(detector_period=1, confirm_size=None)
-        every = run_clip(load_pipeline(root, precision, fmt, device, threads, every_frame), clip)
+        every = run_clip(load_pipeline(root, precision, fmt, device, threads, EVERY_FRAME), clip)
         log(f"{name}: batch throughput {', '.join(map(str, batches))}")
         batch = batch_throughput(pipe, stage_inputs(pipe, clip), batches)
         live = None  # --live-seconds 0: the live path is not measured

@@ -17,13 +17,13 @@ from infantpose.benchmarks.harness import run_clip
 from infantpose.bundle import load_bundle
 from infantpose.errors import InfantposeError
 from infantpose.runtime.pipeline import Pipeline, SmoothingConfig
-from infantpose.runtime.tracking import TrackerConfig
+from infantpose.runtime.tracking import EVERY_FRAME, TrackerConfig
 from infantpose.stages import STAGES, make_stage, parse_params
 
 
-def _pipeline(stages: dict[str, Any], detector_period: int) -> Pipeline:
-    return Pipeline(stages["detector"], stages["pose2d"], stages["lifter"], "mpii",
-                    TrackerConfig(detector_period=detector_period), SmoothingConfig(enabled=False))  # fmt: skip
+def _pipeline(stages: dict[str, Any], tracker: TrackerConfig) -> Pipeline:
+    return Pipeline(stages["detector"], stages["pose2d"], stages["lifter"], "mpii", tracker,
+                    SmoothingConfig(enabled=False))  # fmt: skip
 
 
 def pytorch_row(bundle: Path, clip: list[np.ndarray], threads: int = 0, device: str = "cpu") -> dict[str, Any]:
@@ -46,8 +46,8 @@ def pytorch_row(bundle: Path, clip: list[np.ndarray], threads: int = 0, device: 
         "name": "pytorch eager fp32" + (" (cuda)" if device == "cuda" else ""),
         "backend": f"pytorch/{device}",
         "precision": "fp32",
-        "tracking": run_clip(_pipeline(stages, TrackerConfig.detector_period), clip),
-        "detector_every_frame": run_clip(_pipeline(stages, 1), clip),
+        "tracking": run_clip(_pipeline(stages, TrackerConfig()), clip),
+        "detector_every_frame": run_clip(_pipeline(stages, EVERY_FRAME), clip),
     }
 
 
@@ -71,7 +71,7 @@ def seed_row(clip: list[np.ndarray], lifter_params: Any, frames: int = 10) -> di
                      "window": int(model.receptive_field)}  # fmt: skip
         params = parse_params(name, {**r["params"], **extra, "arch": r["arch"]}, f"{name} seed recipe")
         stages[name] = make_stage(name, TorchBackend(model, params), params)
-    row = run_clip(_pipeline(stages, 1), clip[:frames], warmup=1)
+    row = run_clip(_pipeline(stages, EVERY_FRAME), clip[:frames], warmup=1)
     return {
         "name": "seed architecture, pytorch eager (speed only)",
         "backend": "pytorch/cpu",

@@ -40,6 +40,11 @@ class TrackerConfig:
     confirm_size: tuple[float, float] | None = (0.3, 1.5)
 
 
+# The comparison the benchmarks make: the detector on every frame and every crop restarted from its
+# box (no track kept on agreement), the chain without tracking.
+EVERY_FRAME = TrackerConfig(detector_period=1, confirm_size=None)
+
+
 class Tracker:
     """Holds the box for the next frame; ``None`` means: run the detector."""
 
