@@ -111,9 +111,10 @@ def train(
             "extra": [str(e) for e in extra_data or []],
         },
     }
-    if stage == "lifter" and pose2d is None and r.get("pose_bank"):
-        extra["data"]["pose_bank"] = {"infants": r["pose_bank"], "frames": r.get("pose_bank_frames", 150),
-                                      "seed": POSE_BANK_SEED}  # fmt: skip
+    # Pre-training only: fine-tuning on a 2D network's output keeps to the rendered frames that network saw.
+    bank = _pose_bank_size(r) if stage == "lifter" and pose2d is None else None
+    if bank is not None:
+        extra["data"]["pose_bank"] = {"infants": bank[0], "frames": bank[1], "seed": POSE_BANK_SEED}
     cfg = FitConfig(
         out=out, epochs=r["epochs"], batch=r["batch"], lr=r["lr"], weight_decay=r.get("weight_decay", 0.0),
         lr_gamma=r.get("lr_gamma", 1.0), seed=seed, resume=resume, device=device, workers=workers,
@@ -153,7 +154,7 @@ def train(
     elif stage == "lifter":
         # The window is the network's own receptive field: one number, never a second constant to keep in step.
         params["window"] = int(build_model(r["arch"], **r["model"]).receptive_field)
-        train_set, validate, params = _lifter_data(r, params, train_s, val_s, init, pose2d, out, seed)
+        train_set, validate, params = _lifter_data(r, params, train_s, val_s, init, pose2d, out, seed, bank)
         loss_fn = losses.lifter_loss
         cfg = replace(cfg, metric="mpjpe_mm", mode="min")
         if pose2d is not None:
@@ -280,10 +281,11 @@ def _lifter_data(
     pose2d: Path | None,
     out: Path,
     seed: int,
+    bank_size: tuple[int, int] | None,
 ) -> tuple[Any, Any, LifterParams]:
     seqs = D.lifter_sequences(train_s)
     val_seqs = D.lifter_sequences(val_s)
-    bank = _pose_bank_sequences(r, out) if pose2d is None else []
+    bank = [] if bank_size is None else _pose_bank_sequences(out, *bank_size)
     norm = params.get("input_norm", "pixels")
     if init is not None:  # fine-tuning keeps the pre-trained normalisation
         ck = torch.load(init, map_location="cpu", weights_only=True)
@@ -341,13 +343,14 @@ def _lifter_data(
     return train_set, validate, params
 
 
-def _pose_bank_sequences(r: dict, out: Path) -> list[D.Sequence2D3D]:
-    """The recipe's pose bank (``pose_bank`` infants of ``pose_bank_frames``) as lifter sequences,
-    cached in the run folder. Pre-training only: fine-tuning on a 2D network's output keeps to the
-    rendered frames that network saw."""
+def _pose_bank_size(r: dict) -> tuple[int, int] | None:
+    """(infants, frames) of the recipe's pose bank (``pose_bank``, ``pose_bank_frames``), None without one."""
     infants = int(r.get("pose_bank") or 0)
-    if infants <= 0:
-        return []
+    return (infants, int(r.get("pose_bank_frames", 150))) if infants > 0 else None
+
+
+def _pose_bank_sequences(out: Path, infants: int, frames: int) -> list[D.Sequence2D3D]:
+    """A pose bank of ``infants`` x ``frames`` as lifter sequences, cached in the run folder ``out``."""
     try:
         from infantpose.synth.poses import cached_pose_bank
     except ImportError as e:  # the synth extra
@@ -356,8 +359,7 @@ def _pose_bank_sequences(r: dict, out: Path) -> list[D.Sequence2D3D]:
 
     with Progress(transient=True) as bar:
         task = bar.add_task(f"pose bank: {infants} infants", total=infants)
-        bank = cached_pose_bank(out, infants, int(r.get("pose_bank_frames", 150)), POSE_BANK_SEED,
-                                lambda i, n: bar.update(task, completed=i))  # fmt: skip
+        bank = cached_pose_bank(out, infants, frames, POSE_BANK_SEED, lambda i, n: bar.update(task, completed=i))
     return [D.Sequence2D3D(k, v[0], v[1] - v[1][:, MPII.root : MPII.root + 1]) for k, v in sorted(bank.items())]
 
 
