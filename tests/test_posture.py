@@ -98,9 +98,9 @@ def test_auto_view_limbs_follow_the_torso_and_a_track_votes():
     turned, _ = set_view(front, np.ones((1, MPII.num_joints)), np.array([True]))
     np.testing.assert_allclose(turned, back)
     assert not vote_back([True])  # one frame never outvotes the front prior
-    assert vote_back([True] * 30) and not vote_back([True] * 20) and not vote_back([True, True, False] * 10)
+    assert vote_back([True] * 5) and not vote_back([True] * 4) and not vote_back([True, True, False] * 10)
     votes = causal_votes(np.array([True] * 40))
-    assert not votes[:20].any() and votes[20:].all()  # a prone recording turns to back after 21 frames (0.7 s)
+    assert not votes[:4].any() and votes[4:].all()  # a prone recording turns to back after 5 frames (0.17 s)
 
 
 def test_a_recording_is_voted_as_the_live_pipeline_votes():
@@ -114,3 +114,43 @@ def test_a_recording_is_voted_as_the_live_pipeline_votes():
     np.testing.assert_allclose(kp, front)
     prone, _ = vote_recording(back, np.ones(back.shape[:2]))
     assert torso_back_view(prone)[-1]  # a prone recording stays a back view once the vote has turned
+
+
+def test_a_track_turned_by_the_vote_relabels_the_lifter_s_window():
+    """A prone infant: the first frames are shown as front views (the prior), then the vote turns the
+    track and every frame in the lifter's window, the earlier ones too, is in back-view order."""
+    from types import SimpleNamespace
+
+    from infantpose.posture import VOTE_PRIOR, torso_back_view
+    from infantpose.runtime.pipeline import Pipeline, SmoothingConfig
+    from infantpose.stages.pose2d import PoseParams, PoseStage
+
+    back = _body(0.0)[:, MPII.flip_permutation()]  # the network's labels for a prone infant, every frame
+    stage = PoseStage(None, PoseParams("simple_baseline", (64, 64), 1.25, (0, 0, 0), (1, 1, 1), view="auto"))
+
+    class Detector:
+        params = SimpleNamespace(score_threshold=0.1)
+
+        def __call__(self, frames):
+            return np.array([[200.0, 150.0, 440.0, 330.0]]), np.array([0.9])
+
+    class Pose:
+        params, pose_boxes = stage.params, stage.pose_boxes
+
+        def __call__(self, frames, boxes, rotations=None, refine=True):
+            return back.copy(), np.full((1, MPII.num_joints), 0.9)
+
+    class Lifter:
+        window, seen = 9, []
+
+        def __call__(self, x):
+            self.seen.append(x[0].copy())
+            return np.zeros((1, MPII.num_joints, 3))
+
+    lifter = Lifter()
+    pipe = Pipeline(Detector(), Pose(), lifter, smoothing=SmoothingConfig(enabled=False))
+    shown = [torso_back_view(pipe(np.zeros((480, 640, 3), np.uint8), t=i / 30).kp2d[None])[0] for i in range(8)]
+    turn = int(np.argmax(shown))
+    assert not any(shown[:turn]) and all(shown[turn:]) and 0 < turn <= 2 * VOTE_PRIOR + 1
+    assert not torso_back_view(lifter.seen[turn - 1]).any()  # before the turn: the front prior's labels
+    assert torso_back_view(lifter.seen[turn]).all()  # from the turn on, the whole window is relabelled

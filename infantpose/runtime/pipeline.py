@@ -83,6 +83,7 @@ class Pipeline:
         self._rotation: float | None = None
         # view "auto": the torso views (True: back) of the track so far, for the vote (a photo: a track of one).
         self._views: deque[bool] | None = deque(maxlen=VOTE_WINDOW) if pose.params.view == "auto" else None
+        self._back: bool | None = None  # the vote's latest outcome (None: no track yet)
         self._index = 0
         self.last_frame: np.ndarray | None = None  # the frame of the latest result (for overlays)
         self.info: dict = {}  # what ran: bundle, its manifest's sha256, precision, format (from_bundle fills it)
@@ -155,6 +156,7 @@ class Pipeline:
         self._rotation = None
         if self._views is not None:
             self._views.clear()
+        self._back = None
         self._history.clear()
         self._f2d.reset()
         self._f3d.reset()
@@ -200,8 +202,12 @@ class Pipeline:
         if self._views is not None:
             frame_back = bool(torso_back_view(kp)[0])
             self._views.append(frame_back)
-            if vote_back(list(self._views)) != frame_back:  # the track outvotes this frame: turn it round
-                kp, conf = set_view(kp, conf, np.array([not frame_back]))
+            back = vote_back(list(self._views))
+            if back != frame_back:  # the track outvotes this frame: turn it round
+                kp, conf = set_view(kp, conf, np.array([back]))
+            if self._back is not None and back != self._back:
+                self._turn_history(back)
+            self._back = back
         kp2d, conf = kp[0], conf[0]
         ms["pose2d"] = (time.perf_counter() - t0) * 1000
         turn_next = np.array([self._rotation if self._upright else 0.0])
@@ -213,6 +219,7 @@ class Pipeline:
             self._rotation = None
             if self._views is not None:
                 self._views.clear()
+            self._back = None
         self._history.append(kp2d)
         t0 = time.perf_counter()
         if self.lifter.window > 1:
@@ -226,6 +233,16 @@ class Pipeline:
             kp3d = self._f3d(kp3d, t)
         ms["total"] = (time.perf_counter() - start) * 1000
         return FrameResult(index, name, t, clip_box(shown_box, (w, h)), score, tracked, kp2d, conf, kp3d, ms)
+
+    def _turn_history(self, back: bool) -> None:
+        """The track's vote turned to the other side: relabel the lifter's window to it and restart the
+        filters, so that no past frame keeps the mirrored labels (a new prone track's first frames)."""
+        if self._history:
+            past = np.stack(self._history)
+            past, _ = set_view(past, np.ones(past.shape[:2]), np.full(len(past), back))
+            self._history = deque(past, maxlen=self._history.maxlen)
+        self._f2d.reset()
+        self._f3d.reset()
 
     def still(self, frame: np.ndarray, index: int = 0, name: str | None = None) -> FrameResult:
         """Process an unrelated photo on its own: detector, no tracking, window or smoothing carried over."""
