@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from infantpose.geometry import box_to_center_scale, crop_affine, warp_image
+from infantpose.skeleton import MPII, JointSet
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)  # RGB, 0-1
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -96,10 +97,16 @@ def pose_input(
 
 
 # How 2D keypoints are made into lifter input before the z-score:
-#   "pixels"     raw frame pixels (Martinez et al.; depends on resolution and framing),
-#   "root_scale" each frame centred on the root joint and divided by the joints' RMS distance
-#                from it: the same pose gives the same input at any resolution, crop or padding.
-LIFTER_INPUT_NORMS = ("pixels", "root_scale")
+#   "pixels"       raw frame pixels (Martinez et al.; depends on resolution and framing),
+#   "root_scale"   each frame centred on the root joint and divided by the joints' RMS distance
+#                  from it: the same pose gives the same input at any resolution, crop or padding;
+#   "root_upright" root_scale, then turned about the root so that the newest frame's
+#                  hips-to-shoulders axis points up, and the lifter's 3D turned back about the
+#                  camera axis: the same pose gives the same input at any roll of the camera too.
+#                  Exact: turning the image about the principal point is a roll of the camera
+#                  (the 3D turns about the optical axis), and after the root is subtracted a turn
+#                  about the principal point is a turn about the root.
+LIFTER_INPUT_NORMS = ("pixels", "root_scale", "root_upright")
 
 
 def root_scale_2d(kp2d: np.ndarray, root: int) -> np.ndarray:
@@ -110,18 +117,69 @@ def root_scale_2d(kp2d: np.ndarray, root: int) -> np.ndarray:
     return centred / np.maximum(scale, 1e-6)
 
 
+def turn_about_camera_axis(points: np.ndarray, radians: np.ndarray | float) -> np.ndarray:
+    """(..., J, D) points (D = 2: image x, y; 3: camera x, y, z, z unchanged) turned by (...,) radians,
+    clockwise on screen (x right, y down), the way the lifter's "root_upright" input and output turn."""
+    p = np.array(points, dtype=np.float64, copy=True)
+    a = np.asarray(radians, dtype=np.float64)[..., None]
+    c, s = np.cos(a), np.sin(a)
+    x, y = p[..., 0].copy(), p[..., 1]
+    p[..., 0] = c * x - s * y
+    p[..., 1] = s * x + c * y
+    return p
+
+
+def upright_turn(kp2d: np.ndarray, joints: JointSet = MPII) -> np.ndarray:
+    """(..., J, 2) px -> (...,) radians that turn each pose's hips-to-shoulders axis to point up
+    (:func:`turn_about_camera_axis`)."""
+    k = np.asarray(kp2d, dtype=np.float64)
+    j = joints.index
+    up = (k[..., j("l_shoulder"), :] + k[..., j("r_shoulder"), :] - k[..., j("l_hip"), :] - k[..., j("r_hip"), :]) / 2
+    return -np.arctan2(up[..., 0], -up[..., 1])
+
+
+def lifter_turn(kp2d: np.ndarray, norm: str, temporal: bool, joints: JointSet = MPII) -> np.ndarray | None:
+    """The turn (radians) "root_upright" gives a lifter input, None for other norms: (N,) for (N, J, 2)
+    single frames; for (..., T, J, 2) windows (``temporal``) one per window, its newest frame's."""
+    if norm != "root_upright":
+        return None
+    k = np.asarray(kp2d)
+    return upright_turn(k[..., -1, :, :] if temporal else k, joints)
+
+
+def lifter_norm_2d(
+    kp2d: np.ndarray, norm: str = "pixels", root: int | None = None, turn: np.ndarray | float | None = None
+) -> np.ndarray:
+    """(..., J, 2) px -> (..., J, 2) float64 after the ``norm`` step of LIFTER_INPUT_NORMS (before the
+    z-score). "root_scale" and "root_upright" need the ``root`` joint index, "root_upright" the turn
+    of :func:`lifter_turn` (radians, broadcast over the leading axes)."""
+    if norm == "pixels":
+        return np.asarray(kp2d, dtype=np.float64)
+    if norm not in LIFTER_INPUT_NORMS:
+        raise ValueError(f"unknown lifter input normalisation {norm!r} (known: {', '.join(LIFTER_INPUT_NORMS)})")
+    if root is None:
+        raise ValueError(f"{norm} normalisation needs the root joint index")
+    k = root_scale_2d(kp2d, root)
+    if norm == "root_upright":
+        if turn is None:
+            raise ValueError("root_upright normalisation needs the turn (preprocess.lifter_turn)")
+        t = np.asarray(turn, dtype=np.float64)
+        k = turn_about_camera_axis(k, t.reshape(t.shape + (1,) * (k.ndim - 2 - t.ndim)))
+    return k
+
+
 def normalize_2d(
-    kp2d: np.ndarray, mean: np.ndarray, std: np.ndarray, norm: str = "pixels", root: int | None = None
+    kp2d: np.ndarray,
+    mean: np.ndarray,
+    std: np.ndarray,
+    norm: str = "pixels",
+    root: int | None = None,
+    turn: np.ndarray | None = None,
 ) -> np.ndarray:
     """Lifter input: (..., J, 2) pixels -> (..., 2J) float32 z-scores after the ``norm`` step
-    (see LIFTER_INPUT_NORMS; "root_scale" needs the ``root`` joint index)."""
-    if norm == "root_scale":
-        if root is None:
-            raise ValueError("root_scale normalisation needs the root joint index")
-        kp2d = root_scale_2d(kp2d, root)
-    elif norm != "pixels":
-        raise ValueError(f"unknown lifter input normalisation {norm!r} (known: {', '.join(LIFTER_INPUT_NORMS)})")
-    flat = np.asarray(kp2d, dtype=np.float64).reshape(*np.shape(kp2d)[:-2], -1)
+    (:func:`lifter_norm_2d`)."""
+    k = lifter_norm_2d(kp2d, norm, root, turn)
+    flat = k.reshape(*k.shape[:-2], -1)
     return ((flat - mean) / std).astype(np.float32)
 
 

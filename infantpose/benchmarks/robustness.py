@@ -4,9 +4,10 @@
   pipeline run as a video on each sequence of a split, with the default
   tracking and with the detector on every frame, every crop from its box;
   the bar is tracking costing at most 10 % of MPJPE.
-- invariance: the same frames resized x2 and x3 and padded by a border: how
-  far the 3D moves (mean over joints and frames, mm) and the 2D (px, in the
-  original frame's pixels).
+- invariance: the same frames resized x2 and x3, padded by a border and
+  turned a quarter and a half turn (the camera rolled: the 3D is turned back
+  before comparing): how far the 3D moves (mean over joints and frames, mm)
+  and the 2D (px, in the original frame's pixels).
 
     python -m infantpose.benchmarks.robustness --data data/synth-default --split test --json out.json
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from infantpose.datasets import MiniRGBD
 from infantpose.evaluation import load_split
 from infantpose.fileio import read_image
 from infantpose.metrics import Protocol, evaluate_3d
+from infantpose.preprocess import turn_about_camera_axis
 from infantpose.runtime.pipeline import Pipeline, SmoothingConfig
 from infantpose.runtime.tracking import EVERY_FRAME, TrackerConfig
 from infantpose.skeleton import MPII
@@ -73,23 +76,31 @@ def tracking_cost(bundle: Path | None, data: Path, split: str, precision: str = 
 
 
 def invariance(bundle: Path | None, data: Path, split: str, frames: int = 60, precision: str = "fp32") -> dict:
-    """3D (mm) and 2D (px) change when the same frames are resized x2, x3 or padded by 80 px."""
+    """3D (mm) and 2D (px) change when the same frames are resized x2, x3, padded by 80 px or turned
+    a quarter / half turn (a roll of the camera: the 3D is compared after turning it back)."""
     gt = load_split(MiniRGBD(data, split=split), frames)
     name = gt.names[0]
     imgs = [read_image(gt.images[i]) for i in np.flatnonzero(gt.seq == name)][:frames]
+    h, w = imgs[0].shape[:2]
     pipe = Pipeline.from_bundle(bundle, precision, smoothing=SmoothingConfig(enabled=False))
     ref2, ref3, _ = _run(pipe, imgs)
-    variants = {
-        "resize_x2": (lambda f: cv2.resize(f, None, fx=2, fy=2, interpolation=cv2.INTER_LINEAR), 2.0, 0),
-        "resize_x3": (lambda f: cv2.resize(f, None, fx=3, fy=3, interpolation=cv2.INTER_LINEAR), 3.0, 0),
-        "pad_80": (lambda f: cv2.copyMakeBorder(f, 80, 80, 80, 80, cv2.BORDER_CONSTANT, value=(0, 0, 0)), 1.0, 80),
-    }
+    # name: (frame change, its 2D px mapped back to the original frame, the camera's roll in radians)
+    variants: dict[str, tuple[Callable, Callable, float]] = {
+        "resize_x2": (lambda f: cv2.resize(f, None, fx=2, fy=2, interpolation=cv2.INTER_LINEAR), lambda k: k / 2, 0.0),
+        "resize_x3": (lambda f: cv2.resize(f, None, fx=3, fy=3, interpolation=cv2.INTER_LINEAR), lambda k: k / 3, 0.0),
+        "pad_80": (lambda f: cv2.copyMakeBorder(f, 80, 80, 80, 80, cv2.BORDER_CONSTANT, value=(0, 0, 0)),
+                   lambda k: k - 80, 0.0),
+        "roll_90": (lambda f: cv2.rotate(f, cv2.ROTATE_90_CLOCKWISE),
+                    lambda k: np.stack([k[..., 1], h - 1 - k[..., 0]], axis=-1), np.pi / 2),
+        "roll_180": (lambda f: cv2.rotate(f, cv2.ROTATE_180),
+                     lambda k: np.stack([w - 1 - k[..., 0], h - 1 - k[..., 1]], axis=-1), np.pi),
+    }  # fmt: skip
     out: dict[str, Any] = {"sequence": name, "frames": len(imgs)}
-    for key, (fn, scale, pad) in variants.items():
+    for key, (fn, back, roll) in variants.items():
         k2, k3, _ = _run(pipe, [fn(f) for f in imgs])
         out[key] = {
-            "delta_3d_mm": float(np.nanmean(np.linalg.norm(k3 - ref3, axis=-1))),
-            "delta_2d_px": float(np.nanmean(np.linalg.norm((k2 - pad) / scale - ref2, axis=-1))),
+            "delta_3d_mm": float(np.nanmean(np.linalg.norm(turn_about_camera_axis(k3, -roll) - ref3, axis=-1))),
+            "delta_2d_px": float(np.nanmean(np.linalg.norm(back(k2) - ref2, axis=-1))),
         }
     return out
 

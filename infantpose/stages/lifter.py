@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from infantpose.datasets.common import spread_indices
-from infantpose.preprocess import LIFTER_INPUT_NORMS, denormalize_3d, normalize_2d
+from infantpose.preprocess import LIFTER_INPUT_NORMS, denormalize_3d, lifter_turn, normalize_2d, turn_about_camera_axis
 from infantpose.skeleton import JOINT_SETS, MINI_RGBD, MPII, map_joints
 from infantpose.stages.base import ParamsReader, StageDef, TensorIO, TensorSpec, Timer, params_dict
 
@@ -82,8 +82,10 @@ class LifterParams:
             raise r.fail("mean_3d", f"3 per joint ({3 * j}), as std_3d")
         if p.root is not None and (isinstance(p.root, bool) or not isinstance(p.root, int) or not 0 <= p.root < j):
             raise r.fail("root", f"a joint index 0-{j - 1}")
-        if p.input_norm == "root_scale" and p.root is None:
-            raise r.fail("root", "a joint index (root_scale input needs it)")
+        if p.input_norm in ("root_scale", "root_upright") and p.root is None:
+            raise r.fail("root", f"a joint index ({p.input_norm} input needs it)")
+        if p.input_norm == "root_upright" and p.joint_set != MPII.name:
+            raise r.fail("joint_set", "mpii (root_upright input turns along its hips and shoulders)")
         if arch not in TEMPORAL and p.window != 1:
             raise r.fail("window", f"1 for a {arch} lifter")
         return p
@@ -110,10 +112,15 @@ def sequence_input(kp2d: np.ndarray, params: LifterParams) -> np.ndarray:
     return causal_windows(kp2d, params.window) if params.window > 1 else kp2d
 
 
+def input_turn(kp2d: np.ndarray, params: LifterParams) -> np.ndarray | None:
+    """(N,) radians the input of (N, J, 2) / (N, T, J, 2) px is turned by ("root_upright"), else None."""
+    return lifter_turn(kp2d, params.input_norm, params.window > 1)
+
+
 def preprocess(kp2d: np.ndarray, params: LifterParams) -> np.ndarray:
     """The lifter's input: (N, 2J) for (N, J, 2) px, or (N, 2J, T) for (N, T, J, 2) causal windows (temporal)."""
     m2, s2, _, _ = params.stats
-    x = normalize_2d(kp2d, m2, s2, params.input_norm, params.root)
+    x = normalize_2d(kp2d, m2, s2, params.input_norm, params.root, input_turn(kp2d, params))
     if params.window > 1:
         if x.ndim != 3 or x.shape[1] != params.window:
             raise ValueError(f"temporal lifter needs (N, {params.window}, J, 2) input, got {np.shape(kp2d)}")
@@ -121,11 +128,13 @@ def preprocess(kp2d: np.ndarray, params: LifterParams) -> np.ndarray:
     return x
 
 
-def postprocess(kp3d: np.ndarray, params: LifterParams) -> np.ndarray:
-    """The network's (N, 3J) z-scores ((N, 3J, T') for a temporal lifter: the newest step) -> (N, J, 3) mm."""
+def postprocess(kp3d: np.ndarray, params: LifterParams, turn: np.ndarray | None = None) -> np.ndarray:
+    """The network's (N, 3J) z-scores ((N, 3J, T') for a temporal lifter: the newest step) -> (N, J, 3) mm;
+    ``turn`` (N,) radians, the input's (:func:`input_turn`), is undone about the camera axis."""
     _, _, m3, s3 = params.stats
     y = kp3d[:, :, -1] if params.window > 1 else kp3d
-    return denormalize_3d(y, m3, s3)
+    out = denormalize_3d(y, m3, s3)
+    return out if turn is None else turn_about_camera_axis(out, -np.asarray(turn))
 
 
 class LifterStage:
@@ -145,7 +154,7 @@ class LifterStage:
         self.timer.mark("pre")
         y = self.backend({self.io.inputs[0]: x})["kp3d"]
         self.timer.mark("infer")
-        out = postprocess(y, self.params)
+        out = postprocess(y, self.params, input_turn(kp2d, self.params))
         self.timer.mark("post")
         return out
 

@@ -31,7 +31,13 @@ from infantpose.geometry import (
     warp_image,
 )
 from infantpose.heatmaps import gaussian_heatmaps
-from infantpose.preprocess import letterbox_affine, normalize_image, root_scale_2d
+from infantpose.preprocess import (
+    letterbox_affine,
+    lifter_norm_2d,
+    lifter_turn,
+    normalize_image,
+    turn_about_camera_axis,
+)
 from infantpose.skeleton import MPII
 from infantpose.stages.detector import DetectorParams
 from infantpose.stages.lifter import window_indices
@@ -298,19 +304,20 @@ def normalisation_stats(
     seqs: list[Sequence2D3D], norm: str = "pixels", root: int = MPII.root
 ) -> dict[str, list[float]]:
     """Per-coordinate mean/std of the lifter's 2D input (2J, after the ``norm`` step of
-    preprocess.LIFTER_INPUT_NORMS) and of root-relative 3D mm (3J) over all frames."""
-    k2 = np.concatenate([_norm_2d(s.kp2d, norm, root).reshape(len(s.kp2d), -1) for s in seqs])
-    k3 = np.concatenate([s.kp3d.reshape(len(s.kp3d), -1) for s in seqs])
+    preprocess.LIFTER_INPUT_NORMS) and of root-relative 3D mm (3J, turned with the input for
+    "root_upright") over all frames."""
+    k2, k3 = [], []
+    for s in seqs:
+        turn = lifter_turn(s.kp2d, norm, temporal=False)
+        k2.append(lifter_norm_2d(s.kp2d, norm, root, turn).reshape(len(s.kp2d), -1))
+        k3.append((s.kp3d if turn is None else turn_about_camera_axis(s.kp3d, turn)).reshape(len(s.kp3d), -1))
+    k2, k3 = np.concatenate(k2), np.concatenate(k3)
     return {
         "mean_2d": k2.mean(0).tolist(),
         "std_2d": np.maximum(k2.std(0), 1e-3).tolist(),
         "mean_3d": k3.mean(0).tolist(),
         "std_3d": np.maximum(k3.std(0), 1e-3).tolist(),
     }
-
-
-def _norm_2d(kp2d: np.ndarray, norm: str, root: int) -> np.ndarray:
-    return root_scale_2d(kp2d, root) if norm == "root_scale" else np.asarray(kp2d, np.float64)
 
 
 def track_start_window(end: int, window: int, rng: np.random.Generator) -> np.ndarray:
@@ -388,7 +395,10 @@ class LifterDataset(EpochDataset):
                 k3 = k3[perm] * np.array([-1.0, 1.0, 1.0])
             if self.noise_px > 0 and seq.name not in self.inputs:
                 k2 = k2 + rng.normal(0, self.noise_px, k2.shape)
-        k2 = _norm_2d(k2, self.norm, self.root)
+        turn = lifter_turn(k2, self.norm, temporal=True)  # the newest frame's, for the whole window
+        k2 = lifter_norm_2d(k2, self.norm, self.root, turn)
+        if turn is not None:
+            k3 = turn_about_camera_axis(k3, turn)
         x = ((k2.reshape(self.window, -1) - self.m2) / self.s2).astype(np.float32)
         y = ((k3.reshape(-1) - self.m3) / self.s3).astype(np.float32)
         if self.window == 1:

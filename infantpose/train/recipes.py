@@ -99,8 +99,9 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
         # Half the original width: 4x fewer weights (4 MB in FP32), same accuracy class.
         "arch": "martinez",
         "model": {"num_joints": MPII.num_joints, "width": 512, "blocks": 2, "dropout": 0.25},
-        # Root-centred, scale-normalised 2D: the 3D does not depend on resolution or framing.
-        "params": {"input_norm": "root_scale"},
+        # Root-centred, scale-normalised 2D turned upright (the 3D turned back): the 3D does not
+        # depend on resolution, framing or the camera's roll.
+        "params": {"input_norm": "root_upright"},
         "epochs": 60, "batch": 256, "lr": 1e-3, "weight_decay": 0.0, "lr_gamma": 0.95,
         "noise_px": 3.0,
     },
@@ -108,8 +109,9 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
         "arch": "temporal",
         "model": {"num_joints": MPII.num_joints, "channels": 256, "kernel": 3, "dilations": [1, 3, 9],
                   "dropout": 0.25},
-        # The causal window (27 frames) is the network's receptive field, written into params at training.
-        "params": {"input_norm": "root_scale"},
+        # The causal window (27 frames) is the network's receptive field, written into params at training;
+        # each window is turned upright along its newest frame (preprocess.LIFTER_INPUT_NORMS).
+        "params": {"input_norm": "root_upright"},
         "epochs": 60, "batch": 256, "lr": 1e-3, "weight_decay": 0.0, "lr_gamma": 0.95,
         "noise_px": 3.0,
         # Pose-only synthetic infants (no pixels) for pre-training: more bodies and views than renders.
