@@ -337,7 +337,8 @@ class LifterDataset(EpochDataset):
     random frame inside it, padded as the live pipeline pads a new track
     (:func:`window_indices`: that first frame repeated). Without them only the
     first ``window`` frames of each recording are padded, yet every detection
-    after a loss of tracking starts one.
+    after a loss of tracking starts one. With ``norm`` "root_upright" the window and its 3D target
+    are turned along the window's newest frame (:func:`preprocess.lifter_turn`), as the runtime turns them.
     Item: x (2J,) or (2J, T) normalised; y (3J,) or (3J, 1) normalised.
     """
 
