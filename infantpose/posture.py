@@ -29,17 +29,17 @@ VOTE_WINDOW = 90  # frames a track's vote looks back over
 
 
 def _torso(kp: np.ndarray, joints: JointSet) -> tuple[np.ndarray, np.ndarray]:
-    """(N, 2) hips midpoint and (N, 2) hips-to-shoulders vector of (N, J, 2) px keypoints."""
+    """(..., 2) hips midpoint and (..., 2) hips-to-shoulders vector of (..., J, 2) px keypoints."""
     j = joints.index
-    hips = (kp[:, j("l_hip")] + kp[:, j("r_hip")]) / 2
-    shoulders = (kp[:, j("l_shoulder")] + kp[:, j("r_shoulder")]) / 2
+    hips = (kp[..., j("l_hip"), :] + kp[..., j("r_hip"), :]) / 2
+    shoulders = (kp[..., j("l_shoulder"), :] + kp[..., j("r_shoulder"), :]) / 2
     return hips, shoulders - hips
 
 
 def upright_angle(kp2d: np.ndarray, joints: JointSet = MPII) -> np.ndarray:
-    """(N, J, 2) px -> (N,) degrees counter-clockwise that turn hips-to-shoulders upright."""
+    """(..., J, 2) px -> (...,) degrees counter-clockwise that turn hips-to-shoulders upright."""
     _, up = _torso(np.asarray(kp2d, np.float64), joints)
-    return np.degrees(np.arctan2(up[:, 0], -up[:, 1]))
+    return np.degrees(np.arctan2(up[..., 0], -up[..., 1]))
 
 
 def front_view(kp2d: np.ndarray, conf: np.ndarray, joints: JointSet = MPII) -> tuple[np.ndarray, np.ndarray]:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from infantpose.geometry import box_to_center_scale, crop_affine, warp_image
+from infantpose.posture import upright_angle
 from infantpose.skeleton import MPII, JointSet
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)  # RGB, 0-1
@@ -131,11 +132,8 @@ def turn_about_camera_axis(points: np.ndarray, radians: np.ndarray | float) -> n
 
 def upright_turn(kp2d: np.ndarray, joints: JointSet = MPII) -> np.ndarray:
     """(..., J, 2) px -> (...,) radians that turn each pose's hips-to-shoulders axis to point up
-    (:func:`turn_about_camera_axis`)."""
-    k = np.asarray(kp2d, dtype=np.float64)
-    j = joints.index
-    up = (k[..., j("l_shoulder"), :] + k[..., j("r_shoulder"), :] - k[..., j("l_hip"), :] - k[..., j("r_hip"), :]) / 2
-    return -np.arctan2(up[..., 0], -up[..., 1])
+    (:func:`turn_about_camera_axis`): posture.upright_angle in this module's sign and unit."""
+    return -np.radians(upright_angle(kp2d, joints))
 
 
 def lifter_turn(kp2d: np.ndarray, norm: str, temporal: bool, joints: JointSet = MPII) -> np.ndarray | None:
