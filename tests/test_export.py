@@ -190,7 +190,9 @@ def test_weights_that_are_exactly_fp16_are_stored_as_fp16_losslessly(tmp_path):
         [numpy_helper.from_array(exact, "a"), numpy_helper.from_array(inexact, "b")],
     )
     path = tmp_path / "m.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    # IR 8 (onnx 1.10+): make_model's default is the installed onnx's newest IR, which an older
+    # onnxruntime refuses (seen on a machine with onnx 1.23 / onnxruntime 1.30: IR 14 > 13).
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
     x = rng.normal(size=(2, 64)).astype(np.float32)
     before = ort.InferenceSession(str(path)).run(None, {"x": x})[0]
     size = path.stat().st_size
