@@ -65,6 +65,13 @@ def synth(
         help="v1: supine, top-down (MINI-RGBD-like); v2: side-lying and prone too, oblique cameras 0-45 deg, "
         "0.4-1.5 m.",
     ),
+    motion_spread: float = typer.Option(
+        1.0,
+        min=0.1,
+        max=3.0,
+        help="How widely the joints move around rest (1: the motion model's usual clips; e.g. 1.6: movement "
+        "unlike the training data's, to test a lifter on another motion model).",
+    ),
 ) -> None:
     """Render synthetic infants (anny body model) in the MINI-RGBD file layout."""
     import importlib.util
@@ -74,7 +81,7 @@ def synth(
             raise ModuleNotFoundError(f"No module named {module!r}", name=module)
     from infantpose.synth.generate import generate
 
-    summary = generate(out, sequences, frames, seed, workers, resume, cache, variety=variety)
+    summary = generate(out, sequences, frames, seed, workers, resume, cache, variety=variety, spread=motion_spread)
     if contact_sheet is not None:
         from infantpose.synth.preview import contact_sheet as write_sheet
 

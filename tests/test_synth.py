@@ -125,3 +125,33 @@ def test_pose_bank_is_the_projection_of_its_3d_and_cached(tmp_path):
     again = cached_pose_bank(tmp_path, infants=2, frames=3, seed=5)  # read back, not regenerated
     assert all(np.array_equal(again[k][0], bank[k][0]) and np.array_equal(again[k][1], bank[k][1]) for k in bank)
     assert len(list(tmp_path.glob("pose_bank_5_2x3.npz"))) == 1
+
+
+def test_a_wide_pose_bank_keeps_the_other_infants_and_moves_every_kth_more(tmp_path):
+    """wide_every=2: infant 1 is the plain bank's, infant 2 moves more widely (its own cache file)."""
+    from infantpose.synth.poses import cached_pose_bank
+
+    plain = cached_pose_bank(tmp_path, infants=2, frames=30, seed=5)
+    wide = cached_pose_bank(tmp_path, infants=2, frames=30, seed=5, wide_every=2)
+    assert sorted(p.name for p in tmp_path.glob("pose_bank_5_2x30*.npz")) == [
+        "pose_bank_5_2x30.npz", "pose_bank_5_2x30_wide2.npz"
+    ]  # fmt: skip
+    np.testing.assert_array_equal(wide["bank/0001"][1], plain["bank/0001"][1])
+    # Same infant, camera and posture; the limbs stray further from rest: the 3D differs.
+    assert np.abs(wide["bank/0002"][1] - plain["bank/0002"][1]).max() > 20.0  # mm
+
+
+def test_motion_spread_moves_the_limbs_further_and_a_resume_must_keep_it(dataset, tmp_path):
+    """--motion-spread 1.8: same infant and camera (seed 7), limbs further from the usual clip; the
+    card records it, and resuming that folder with another spread is refused in one line."""
+    from infantpose.errors import InfantposeError
+    from infantpose.synth.generate import generate
+
+    out = tmp_path / "wide"
+    generate(out, sequences=1, frames=FRAMES, seed=7, workers=1, progress=False, spread=1.8)
+    card = json.loads((out / "dataset.json").read_text())
+    assert card["motion_spread"] == 1.8 and "motion_spread" not in json.loads((dataset / "dataset.json").read_text())
+    usual, wide = MiniRGBD(dataset, split="all")[0], MiniRGBD(out, split="all")[0]
+    assert np.abs(wide.joints3d - usual.joints3d).max() > 20.0  # mm
+    with pytest.raises(InfantposeError, match="motion spread 1.8, not 1.0"):
+        generate(out, sequences=1, frames=FRAMES, seed=7, workers=1, progress=False, resume=True)

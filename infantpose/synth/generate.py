@@ -60,9 +60,10 @@ class SequencePlan:
 
 
 def plan_sequence(
-    body: Any, seed: int, index: int, frames: int, intrinsics: Intrinsics, variety: str = "v1"
+    body: Any, seed: int, index: int, frames: int, intrinsics: Intrinsics, variety: str = "v1", spread: float = 1.0
 ) -> SequencePlan:
-    """Phenotype, motion, camera, lighting and background of sequence ``index`` (1-based)."""
+    """Phenotype, motion (``spread``: :func:`motion.sample_motion`), camera, lighting and background
+    of sequence ``index`` (1-based)."""
     from infantpose.synth.body import sample_phenotype
     from infantpose.synth.motion import sample_motion, sample_posture
     from infantpose.synth.scene import background, fit_camera, mattress_depth, place_body
@@ -73,7 +74,7 @@ def plan_sequence(
     if variety == "v2":
         # Its own generator: v1 sequences stay byte-identical for a given seed.
         posture = sample_posture(np.random.default_rng([seed, index, 2]))
-    motion = sample_motion(rng, frames, posture)
+    motion = sample_motion(rng, frames, posture, spread)
     verts, joints = body.pose(phenotype, motion.bone_rotations())
     verts, joints = place_body(verts, joints, motion.roll, motion.plane)
     if variety == "v2":
@@ -137,13 +138,13 @@ def render_frame(plan: SequencePlan, renderer: Any, faces: np.ndarray, seed: int
 
 def _worker(job: tuple, queue: Any) -> tuple[str, dict]:
     """Render one sequence in a worker process; reports progress through ``queue``."""
-    out, seed, index, frames, resume, cache, variety = job
+    out, seed, index, frames, resume, cache, variety, spread = job
     from infantpose.synth.body import InfantBody
     from infantpose.synth.render import BodyRenderer
 
     intr = MINI_RGBD_INTRINSICS
     body = InfantBody(cache=Path(cache) if cache else None)
-    plan = plan_sequence(body, seed, index, frames, intr, variety)
+    plan = plan_sequence(body, seed, index, frames, intr, variety, spread)
     seq_dir = Path(out) / plan.name
     renderer = BodyRenderer(intr, IMAGE_SIZE)
     renderer.set_light(plan.light_dir, *plan.light)
@@ -161,7 +162,13 @@ def _worker(job: tuple, queue: Any) -> tuple[str, dict]:
 
 
 def _write_card(
-    out: Path, seed: int, frames: int, names: list[str], sequences: dict[str, dict], variety: str = "v1"
+    out: Path,
+    seed: int,
+    frames: int,
+    names: list[str],
+    sequences: dict[str, dict],
+    variety: str = "v1",
+    spread: float = 1.0,
 ) -> None:
     card = {
         "generator": "infantpose.synth",
@@ -173,6 +180,7 @@ def _write_card(
         "camera": MINI_RGBD_INTRINSICS.to_dict(),
         "joints": "MINI-RGBD 25 (joints_3D in metres, camera frame; joints_2Ddep x y depth_mm id)",
         "licence": LICENCE,
+        **({"motion_spread": spread} if spread != 1.0 else {}),  # cards of usual motion stay as they were
         "splits": default_splits(names),
         "sequences": {k: sequences[k] for k in sorted(sequences)},
     }
@@ -189,10 +197,12 @@ def generate(
     cache: Path | None = None,
     progress: bool = True,
     variety: str = "v1",
+    spread: float = 1.0,
 ) -> dict[str, Any]:
     """Render ``sequences`` x ``frames`` into ``out``; returns a summary with frames/s.
 
     ``variety``: "v1" (MINI-RGBD-like: supine, top-down) or "v2" (postures, oblique cameras).
+    ``spread``: how widely the joints move (:func:`infantpose.synth.motion.sample_motion`; 1: as usual).
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -209,6 +219,12 @@ def generate(
             from infantpose.errors import InfantposeError
 
             raise InfantposeError(f"{out / CARD}: was generated with seed {old_card.get('seed')}, not {seed}")
+        if old_card.get("motion_spread", 1.0) != spread:
+            from infantpose.errors import InfantposeError
+
+            raise InfantposeError(
+                f"{out / CARD}: was generated with motion spread {old_card.get('motion_spread', 1.0)}, not {spread}"
+            )
         old = old_card.get("sequences", {})
     cards: dict[str, dict] = dict(old)
     jobs, seen = [], 0
@@ -217,7 +233,7 @@ def generate(
         if resume and complete and old.get(name, {}).get("frames") == frames:
             seen += frames  # nothing to render: skip planning the sequence too
             continue
-        jobs.append((str(out), seed, i, frames, resume, str(cache) if cache else None, variety))
+        jobs.append((str(out), seed, i, frames, resume, str(cache) if cache else None, variety, spread))
     total = sequences * frames
     rendered = 0
     start = time.perf_counter()
@@ -245,13 +261,13 @@ def generate(
                 for r in [r for r in pending if r.ready()]:
                     name, card = r.get()  # re-raises a worker's exception
                     cards[name] = card
-                    _write_card(out, seed, frames, names, cards, variety)
+                    _write_card(out, seed, frames, names, cards, variety, spread)
                     pending.remove(r)
                 if not pending and queue.empty():
                     break
                 time.sleep(0.05)
     elapsed = time.perf_counter() - start
-    _write_card(out, seed, frames, names, cards, variety)
+    _write_card(out, seed, frames, names, cards, variety, spread)
     return {
         "sequences": sequences,
         "frames": total,

@@ -144,17 +144,23 @@ def sample_posture(rng: np.random.Generator) -> str:
     return str(rng.choice(names, p=np.array([POSTURE_WEIGHTS[n] for n in names])))
 
 
-def sample_motion(rng: np.random.Generator, frames: int, posture: str = "supine") -> Motion:
-    """A random clip of ``frames`` frames at 30 fps, lying in ``posture`` (see POSTURES)."""
+def sample_motion(rng: np.random.Generator, frames: int, posture: str = "supine", spread: float = 1.0) -> Motion:
+    """A random clip of ``frames`` frames at 30 fps, lying in ``posture`` (see POSTURES).
+
+    ``spread`` scales how far each joint angle strays from rest (its amplitude and the clip's own
+    centre), still clipped to the anatomical range: above 1, movement unlike this model's usual
+    one (the lifter's pose bank uses it to widen what it sees). 1.0 draws exactly as before.
+    """
     activity = rng.uniform(0.4, 1.0)  # how lively this infant is
     kick = _episodes(rng, frames, 0.12, (1.5, 4.0))
     angles: dict[tuple[str, str], np.ndarray] = {}
     for dof in DOFS:
         span = (dof.hi - dof.lo) / 2
-        amp = activity * rng.uniform(0.35, 0.8)
+        amp = activity * rng.uniform(0.35, 0.8) * spread
         if dof.bone.startswith(("upperleg", "lowerleg")):
             amp = np.clip(amp + 0.4 * kick, 0, 1)
-        centre = dof.rest + rng.uniform(-0.3, 0.3) * span
+        amp = np.minimum(amp, 1.0)
+        centre = dof.rest + rng.uniform(-0.3, 0.3) * spread * span
         val = centre + amp * span * _smooth_noise(rng, frames, dof.speed * (1 + 0.8 * kick.mean()))
         angles[(dof.bone, dof.axis)] = np.clip(val, dof.lo, dof.hi)
     mouth = _episodes(rng, frames, 0.05, (2.0, 5.0))

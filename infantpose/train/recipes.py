@@ -114,8 +114,9 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
         "params": {"input_norm": "root_upright"},
         "epochs": 60, "batch": 256, "lr": 1e-3, "weight_decay": 0.0, "lr_gamma": 0.95,
         "noise_px": 3.0,
-        # Pose-only synthetic infants (no pixels) for pre-training: more bodies and views than renders.
-        "pose_bank": 300, "pose_bank_frames": 150,
+        # Pose-only synthetic infants (no pixels) for pre-training: more bodies and views than renders;
+        # every third moves more widely than the motion model's usual clips (another motion model's poses).
+        "pose_bank": 450, "pose_bank_frames": 150, "pose_bank_wide_every": 3,
         # Windows that begin inside (a track started there): the live chain starts one at every
         # detection after a loss; trained on 5 % of them, the first frames' 3D moved 10 mm for 3 px.
         "track_starts": 0.2,

@@ -114,7 +114,8 @@ def train(
     # Pre-training only: fine-tuning on a 2D network's output keeps to the rendered frames that network saw.
     bank = _pose_bank_size(r) if stage == "lifter" and pose2d is None else None
     if bank is not None:
-        extra["data"]["pose_bank"] = {"infants": bank[0], "frames": bank[1], "seed": POSE_BANK_SEED}
+        extra["data"]["pose_bank"] = {"infants": bank[0], "frames": bank[1], "wide_every": bank[2],
+                                      "seed": POSE_BANK_SEED}  # fmt: skip
     cfg = FitConfig(
         out=out, epochs=r["epochs"], batch=r["batch"], lr=r["lr"], weight_decay=r.get("weight_decay", 0.0),
         lr_gamma=r.get("lr_gamma", 1.0), seed=seed, resume=resume, device=device, workers=workers,
@@ -281,7 +282,7 @@ def _lifter_data(
     pose2d: Path | None,
     out: Path,
     seed: int,
-    bank_size: tuple[int, int] | None,
+    bank_size: tuple[int, int, int] | None,
 ) -> tuple[Any, Any, LifterParams]:
     seqs = D.lifter_sequences(train_s)
     val_seqs = D.lifter_sequences(val_s)
@@ -343,14 +344,18 @@ def _lifter_data(
     return train_set, validate, params
 
 
-def _pose_bank_size(r: dict) -> tuple[int, int] | None:
-    """(infants, frames) of the recipe's pose bank (``pose_bank``, ``pose_bank_frames``), None without one."""
+def _pose_bank_size(r: dict) -> tuple[int, int, int] | None:
+    """(infants, frames, wide_every) of the recipe's pose bank (``pose_bank``, ``pose_bank_frames``,
+    ``pose_bank_wide_every``), None without one."""
     infants = int(r.get("pose_bank") or 0)
-    return (infants, int(r.get("pose_bank_frames", 150))) if infants > 0 else None
+    if infants <= 0:
+        return None
+    return infants, int(r.get("pose_bank_frames", 150)), int(r.get("pose_bank_wide_every", 0))
 
 
-def _pose_bank_sequences(out: Path, infants: int, frames: int) -> list[D.Sequence2D3D]:
-    """A pose bank of ``infants`` x ``frames`` as lifter sequences, cached in the run folder ``out``."""
+def _pose_bank_sequences(out: Path, infants: int, frames: int, wide_every: int = 0) -> list[D.Sequence2D3D]:
+    """A pose bank of ``infants`` x ``frames`` (every ``wide_every``-th moving more widely) as lifter
+    sequences, cached in the run folder ``out``."""
     try:
         from infantpose.synth.poses import cached_pose_bank
     except ImportError as e:  # the synth extra
@@ -359,7 +364,9 @@ def _pose_bank_sequences(out: Path, infants: int, frames: int) -> list[D.Sequenc
 
     with Progress(transient=True) as bar:
         task = bar.add_task(f"pose bank: {infants} infants", total=infants)
-        bank = cached_pose_bank(out, infants, frames, POSE_BANK_SEED, lambda i, n: bar.update(task, completed=i))
+        bank = cached_pose_bank(
+            out, infants, frames, POSE_BANK_SEED, lambda i, n: bar.update(task, completed=i), wide_every
+        )
     return [D.Sequence2D3D(k, v[0], v[1] - v[1][:, MPII.root : MPII.root + 1]) for k, v in sorted(bank.items())]
 
 
