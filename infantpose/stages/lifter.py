@@ -117,10 +117,13 @@ def input_turn(kp2d: np.ndarray, params: LifterParams) -> np.ndarray | None:
     return lifter_turn(kp2d, params.input_norm, params.window > 1)
 
 
-def preprocess(kp2d: np.ndarray, params: LifterParams) -> np.ndarray:
-    """The lifter's input: (N, 2J) for (N, J, 2) px, or (N, 2J, T) for (N, T, J, 2) causal windows (temporal)."""
+def preprocess(kp2d: np.ndarray, params: LifterParams, turn: np.ndarray | None = None) -> np.ndarray:
+    """The lifter's input: (N, 2J) for (N, J, 2) px, or (N, 2J, T) for (N, T, J, 2) causal windows (temporal).
+    ``turn``: the input's :func:`input_turn`, computed here when not given."""
     m2, s2, _, _ = params.stats
-    x = normalize_2d(kp2d, m2, s2, params.input_norm, params.root, input_turn(kp2d, params))
+    if turn is None:
+        turn = input_turn(kp2d, params)
+    x = normalize_2d(kp2d, m2, s2, params.input_norm, params.root, turn)
     if params.window > 1:
         if x.ndim != 3 or x.shape[1] != params.window:
             raise ValueError(f"temporal lifter needs (N, {params.window}, J, 2) input, got {np.shape(kp2d)}")
@@ -150,11 +153,12 @@ class LifterStage:
     def __call__(self, kp2d: np.ndarray) -> np.ndarray:
         """(N, J, 2) px (single frame) or (N, T, J, 2) px (temporal, T = window) -> (N, J, 3) mm."""
         self.timer.start()
-        x = preprocess(kp2d, self.params)
+        turn = input_turn(kp2d, self.params)
+        x = preprocess(kp2d, self.params, turn)
         self.timer.mark("pre")
         y = self.backend({self.io.inputs[0]: x})["kp3d"]
         self.timer.mark("infer")
-        out = postprocess(y, self.params, input_turn(kp2d, self.params))
+        out = postprocess(y, self.params, turn)
         self.timer.mark("post")
         return out
 

@@ -214,17 +214,14 @@ def generate(
     names = [f"{i:02d}" for i in range(1, sequences + 1)]
     old = {}
     if resume and (out / CARD).is_file():
+        from infantpose.errors import InfantposeError
+
         old_card = json.loads((out / CARD).read_text())
         if old_card.get("seed") != seed:
-            from infantpose.errors import InfantposeError
-
             raise InfantposeError(f"{out / CARD}: was generated with seed {old_card.get('seed')}, not {seed}")
-        if old_card.get("motion_spread", 1.0) != spread:
-            from infantpose.errors import InfantposeError
-
-            raise InfantposeError(
-                f"{out / CARD}: was generated with motion spread {old_card.get('motion_spread', 1.0)}, not {spread}"
-            )
+        old_spread = old_card.get("motion_spread", 1.0)
+        if old_spread != spread:
+            raise InfantposeError(f"{out / CARD}: was generated with motion spread {old_spread}, not {spread}")
         old = old_card.get("sequences", {})
     cards: dict[str, dict] = dict(old)
     jobs, seen = [], 0
