@@ -1,6 +1,7 @@
 """Torch-free runtime pieces: the tracker cannot collapse, stills vs recordings, scale-free lifter input."""
 
 from dataclasses import replace
+from pathlib import Path
 from types import SimpleNamespace
 
 import cv2
@@ -11,7 +12,7 @@ from infantpose.errors import InfantposeError
 from infantpose.geometry import turned_box_from_points
 from infantpose.preprocess import normalize_2d, root_scale_2d
 from infantpose.runtime.result import FrameResult
-from infantpose.runtime.sources import Source, numbered_frames
+from infantpose.runtime.sources import Source, frame_order, numbered_frames
 from infantpose.runtime.tracking import Tracker, TrackerConfig
 from infantpose.skeleton import MPII
 
@@ -106,6 +107,25 @@ def test_numbered_frames_heuristic():
     assert not numbered_frames(["baby.jpg", "cot_morning.png"])
     assert not numbered_frames(["IMG_1.jpg"])  # one file is not a recording
     assert not numbered_frames(["a1.jpg", "b2.jpg"])
+
+
+def test_frames_numbered_without_zero_padding_play_in_order(tmp_path):
+    names = ["frame_10.png", "frame_2.png", "frame_1.png", "frame_100.png", "frame_11.png"]
+    assert [p.name for p in sorted(map(Path, names), key=frame_order)] == [
+        "frame_1.png", "frame_2.png", "frame_10.png", "frame_11.png", "frame_100.png"]  # fmt: skip
+    for i, name in enumerate(names):
+        cv2.imwrite(str(tmp_path / name), np.full((8, 8, 3), i, np.uint8))
+    with Source(str(tmp_path)) as src:
+        assert not src.stills
+        seen = [f.name for f in src.frames()]
+    assert seen == ["frame_1.png", "frame_2.png", "frame_10.png", "frame_11.png", "frame_100.png"]
+
+
+def test_a_minirgbd_dataset_root_names_its_recordings(tmp_path):
+    for seq in ("01", "02"):
+        (tmp_path / seq / "rgb").mkdir(parents=True)
+    with pytest.raises(InfantposeError, match=r"MINI-RGBD dataset of 2 recordings \(01, 02\); run one of them"):
+        Source(str(tmp_path))
 
 
 def test_folder_of_photos_is_stills_unless_forced(tmp_path):

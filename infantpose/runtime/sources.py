@@ -174,6 +174,12 @@ class _Capture(_Reader):
             self.cap = None
 
 
+def frame_order(path: Path) -> tuple:
+    """Sort key that orders numbered names by their numbers (``frame_2`` before ``frame_10``), so a
+    recording whose frame numbers are not zero-padded still plays in order."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", path.name))
+
+
 def numbered_frames(names: list[str]) -> bool:
     """Whether file names look like the frames of one recording: the same name once the digits are taken
     out (``syn_00001.png``, ``frame-0002.jpg``, ``0003.png``), and at least two of them."""
@@ -191,8 +197,14 @@ class _Images(_Reader):
     """
 
     def __init__(self, folder: Path, stats: SourceStats) -> None:
-        self.files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        self.files = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=frame_order)
         if not self.files:
+            sequences = sorted(p.name for p in folder.iterdir() if (p / "rgb").is_dir())
+            if sequences:  # a MINI-RGBD dataset's root: its recordings are one level down
+                raise InfantposeError(
+                    f"{folder}: a MINI-RGBD dataset of {len(sequences)} recordings ({', '.join(sequences[:4])}"
+                    f"{', ...' if len(sequences) > 4 else ''}); run one of them, e.g. {folder / sequences[0]}"
+                )
             raise InfantposeError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)})")
         self.i, self.stats, self.label, self.fps = 0, stats, str(folder), 30.0
         self.stills = folder.name != "rgb" and not numbered_frames([f.name for f in self.files])
