@@ -12,6 +12,7 @@ from infantpose.errors import InfantposeError
 from infantpose.geometry import turned_box_from_points
 from infantpose.preprocess import normalize_2d, root_scale_2d
 from infantpose.runtime.result import FrameResult
+from infantpose.runtime.runner import RunSummary
 from infantpose.runtime.sources import Source, frame_order, numbered_frames
 from infantpose.runtime.tracking import Tracker, TrackerConfig
 from infantpose.skeleton import MPII
@@ -132,11 +133,15 @@ def test_folder_of_photos_is_stills_unless_forced(tmp_path):
     for name in ("kitchen.jpg", "cot.png", "park.jpg"):
         cv2.imwrite(str(tmp_path / name), np.zeros((8, 8, 3), np.uint8))
     src = Source(str(tmp_path))
-    assert src.stills and not src.live
+    assert src.stills and not src.live and src.image_folder
     src.close()
     src = Source(str(tmp_path), mode="video")
     assert not src.stills
     src.close()
+    # The run's summary says which way a folder was read and how to read it the other way.
+    assert "unrelated photos, each on its own (--mode video" in RunSummary(folder_mode="stills").text()
+    assert "one recording, tracked (--mode stills" in RunSummary(folder_mode="video").text()
+    assert "recording" not in RunSummary().text()
     with pytest.raises(InfantposeError, match="unknown source mode"):
         Source(str(tmp_path), mode="photos")
 

@@ -53,6 +53,7 @@ class RunSummary:
     interrupted: bool = False
     signal: int | None = None  # the signal that stopped the run (exit status 128 + signal)
     video_codec: str | None = None
+    folder_mode: str | None = None  # an image folder: "stills" or "video", as the source decided or was told
 
     @property
     def fps(self) -> float:
@@ -78,6 +79,10 @@ class RunSummary:
                 else ""
             )
         ]
+        if self.folder_mode == "stills":
+            lines.append("  images processed as unrelated photos, each on its own (--mode video: one recording)")
+        elif self.folder_mode == "video":
+            lines.append("  images processed as one recording, tracked (--mode stills: unrelated photos)")
         for k, s in self.stats().items():
             lines.append(f"  {k:<18} median {s['median']:7.2f} ms   p99 {s['p99']:7.2f} ms   (n={s['n']})")
         return "\n".join(lines)
@@ -130,7 +135,7 @@ def run(
     show = display_available() if outputs.show is None else outputs.show
     joints = list(get_joint_set(pipeline.joint_set).joints)
     sinks: list[Any] = []
-    summary = RunSummary()
+    summary = RunSummary(folder_mode=("stills" if source.stills else "video") if source.image_folder else None)
     window = None
     close_errors: list[str] = []
     try:

@@ -228,6 +228,7 @@ def write_sidecar(path: Path, pipeline: Any, source: Any) -> Path:
                   "kp3d": "mm, camera axes (x right, y down, z away), pelvis at the origin", "t": "s"},
         "source": source.name,
         "fps": source.fps,
+        "stills": bool(source.stills),  # each frame processed on its own (unrelated photos)
         "infantpose": __version__,
         **pipeline.info,
     }  # fmt: skip

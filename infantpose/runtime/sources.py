@@ -336,6 +336,7 @@ class Source:
         self.reader.open()  # errors surface now, in the caller's thread
         self.live = self.reader.live
         self.stills = self.reader.stills if mode == "auto" else mode == "stills"
+        self.image_folder = isinstance(self.reader, _Images)
         self.fps = self.reader.fps
         self.name = self.reader.label
         self._queue: Queue = Queue(maxsize=8)
