@@ -225,3 +225,20 @@ def test_lifter_dataset_track_starts_change_only_the_window():
         x = started[i][0].numpy()
         repeated += int(np.allclose(x[:, 0], x[:, 1]))
     assert repeated > 20  # most windows began inside (a start at the window's first frame repeats nothing)
+
+
+def test_pose_bank_2d_moves_to_a_2d_network_s_convention_in_each_pose_s_own_frame():
+    """The offset a 2D network adds is measured in the true pose's upright frame and put back the same way:
+    moving ground truth by a measured offset and measuring again returns it, at any scale, shift or roll."""
+    from infantpose.preprocess import turn_about_camera_axis
+    from infantpose.skeleton import MPII
+
+    rng = np.random.default_rng(5)
+    truth = rng.normal(0, 40, (50, MPII.num_joints, 2)) + 300
+    offset = rng.normal(0, 0.05, (MPII.num_joints, 2))  # in units of the pose's size
+    predicted = D.to_convention(truth, offset)
+    assert np.abs(predicted - truth).max() > 1.0  # px: it moved
+    assert np.allclose(D.convention_offset(truth, predicted), offset, atol=1e-9)
+    # The same pose three times larger, shifted and rolled: the joints move the same way with it.
+    moved = turn_about_camera_axis(truth * 3 + 50, 0.7)
+    assert np.allclose(D.to_convention(moved, offset), turn_about_camera_axis(predicted * 3 + 50, 0.7), atol=1e-6)

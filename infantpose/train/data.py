@@ -37,6 +37,7 @@ from infantpose.preprocess import (
     lifter_turn,
     normalize_image,
     turn_about_camera_axis,
+    upright_turn,
 )
 from infantpose.skeleton import MPII
 from infantpose.stages.detector import DetectorParams
@@ -283,6 +284,30 @@ class Sequence2D3D:
     name: str
     kp2d: np.ndarray
     kp3d: np.ndarray
+
+
+def _upright_frame(ref: np.ndarray, root: int) -> tuple[np.ndarray, np.ndarray]:
+    """A pose's own frame (the lifter's "root_upright" step) for differences of points: the RMS joint
+    distance from the root (..., 1, 1) px and the turn (...,) radians that sets the pose upright."""
+    centred = ref - ref[..., root : root + 1, :]
+    scale = np.sqrt(np.mean(np.sum(centred**2, axis=-1), axis=-1))[..., None, None]
+    return np.maximum(scale, 1e-6), upright_turn(ref)
+
+
+def convention_offset(truth: np.ndarray, predicted: np.ndarray, root: int = MPII.root) -> np.ndarray:
+    """(J, 2) unitless: where a 2D network puts each joint against the ground truth, on average, in the
+    true pose's upright frame (units of its RMS joint distance from the root); (F, J, 2) px each."""
+    scale, turn = _upright_frame(np.asarray(truth, np.float64), root)
+    d = (np.asarray(predicted, np.float64) - np.asarray(truth, np.float64)) / scale
+    return turn_about_camera_axis(d, turn).mean(axis=0)
+
+
+def to_convention(kp2d: np.ndarray, offset: np.ndarray, root: int = MPII.root) -> np.ndarray:
+    """(F, J, 2) px of ground truth moved by :func:`convention_offset` ``offset`` (J, 2), in each frame's
+    upright frame: pose-only 2D placed where that 2D network would put the joints (systematic part only)."""
+    k = np.asarray(kp2d, np.float64)
+    scale, turn = _upright_frame(k, root)
+    return k + turn_about_camera_axis(np.broadcast_to(offset, k.shape), -turn) * scale
 
 
 def lifter_sequences(samples: list[Sample], root: int = MPII.root) -> list[Sequence2D3D]:

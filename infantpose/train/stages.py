@@ -111,11 +111,15 @@ def train(
             "extra": [str(e) for e in extra_data or []],
         },
     }
-    # Pre-training only: fine-tuning on a 2D network's output keeps to the rendered frames that network saw.
-    bank = _pose_bank_size(r) if stage == "lifter" and pose2d is None else None
+    # Fine-tuning on a 2D network's output mixes the bank in only where the recipe says so (finetune_bank),
+    # its 2D then moved to that network's convention (_lifter_data).
+    with_bank = stage == "lifter" and (pose2d is None or bool(r.get("finetune_bank")))
+    bank = _pose_bank_size(r) if with_bank else None
     if bank is not None:
-        extra["data"]["pose_bank"] = {"infants": bank[0], "frames": bank[1], "wide_every": bank[2],
-                                      "seed": POSE_BANK_SEED}  # fmt: skip
+        extra["data"]["pose_bank"] = {
+            "infants": bank[0], "frames": bank[1], "wide_every": bank[2], "seed": POSE_BANK_SEED,
+            "2d": "ground truth" if pose2d is None else "moved to the 2D stage's convention",
+        }  # fmt: skip
     cfg = FitConfig(
         out=out, epochs=r["epochs"], batch=r["batch"], lr=r["lr"], weight_decay=r.get("weight_decay", 0.0),
         lr_gamma=r.get("lr_gamma", 1.0), seed=seed, resume=resume, device=device, workers=workers,
@@ -324,6 +328,17 @@ def _lifter_data(
         )
         val_inputs = predicted_2d(pose2d, val_s, pose2d.parent / f"pred2d_val_{val_key.hexdigest()[:12]}.npz")
         val_seqs = [replace(s, kp2d=val_inputs[s.name]) for s in val_seqs]
+    if bank and inputs is not None:
+        # The bank has no pixels: its 2D is the ground truth, which a 2D network misses systematically (its
+        # joint conventions: BlazePose's hips sit elsewhere than the skeleton's). Mixed in unmoved it would
+        # teach two conventions at once; moved by the mean offset measured on the training renders, the bank
+        # keeps its many body sizes through fine-tuning (on the renders alone the lifter forgets them).
+        rendered = [s for s in seqs if s.name in inputs]
+        offset = D.convention_offset(np.concatenate([s.kp2d for s in rendered]),
+                                     np.concatenate([inputs[s.name] for s in rendered]))  # fmt: skip
+        print(f"[lifter] pose bank 2D moved to the 2D stage's convention (mean |offset| {np.abs(offset).mean():.4f} "
+              f"of the pose's size, from {sum(len(s.kp2d) for s in rendered)} rendered frames)")  # fmt: skip
+        bank = [replace(b, kp2d=D.to_convention(b.kp2d, offset)) for b in bank]
     if bank:
         print(f"[lifter] pose bank: {len(bank)} pose-only synthetic infants x {len(bank[0].kp2d)} frames")
         seqs = seqs + bank
