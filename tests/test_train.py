@@ -242,3 +242,27 @@ def test_pose_bank_2d_moves_to_a_2d_network_s_convention_in_each_pose_s_own_fram
     # The same pose three times larger, shifted and rolled: the joints move the same way with it.
     moved = turn_about_camera_axis(truth * 3 + 50, 0.7)
     assert np.allclose(D.to_convention(moved, offset), turn_about_camera_axis(predicted * 3 + 50, 0.7), atol=1e-6)
+
+
+def test_fine_tuning_on_a_2d_network_mixes_in_the_pose_bank_moved_to_its_convention(root, tmp_path, capsys):
+    """Recipe finetune_bank: a lifter fine-tuned on a 2D network's output trains on the pose bank too,
+    its ground-truth 2D moved by the offset measured between that network and the truth on the renders."""
+    from infantpose.skeleton import MPII
+
+    from .fixtures import random_checkpoint
+
+    pose2d = random_checkpoint("pose2d", ("pose2d", "edge-effnet"), root, tmp_path / "pose2d.pt")
+    seq = D.lifter_sequences(D.load_samples(root, "all"))[0]
+    out = tmp_path / "ft"
+    out.mkdir()
+    # A cached two-infant bank (what synth.poses.cached_pose_bank writes): no posing, no synth extra.
+    np.savez(out / "pose_bank_31_2x150_wide3.npz", **{f"bank/000{i}.2d": seq.kp2d + 10 * i for i in (1, 2)},
+             **{f"bank/000{i}.3d": seq.kp3d + 500.0 for i in (1, 2)})  # fmt: skip
+    assert get_recipe("temporal", "edge")["finetune_bank"]
+    train("lifter", root, "edge", out, temporal=True, pose2d=pose2d, epochs=1, batch=4, max_steps=2,
+          pose_bank=2, progress=False)  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "pose bank 2D moved to the 2D stage's convention" in printed and "pose bank: 2 pose-only" in printed
+    ck = load_checkpoint(out / "last.pt")
+    assert ck["data"]["pose_bank"]["2d"] == "moved to the 2D stage's convention"
+    assert ck["params"].joint_set == MPII.name
