@@ -108,18 +108,23 @@ def test_numbered_frames_heuristic():
     assert not numbered_frames(["baby.jpg", "cot_morning.png"])
     assert not numbered_frames(["IMG_1.jpg"])  # one file is not a recording
     assert not numbered_frames(["a1.jpg", "b2.jpg"])
+    assert numbered_frames(["frame_0005.png", "frame_0000.png", "frame_0010.png"])  # every 5th frame
+    assert numbered_frames(["clip2_f1.png", "clip2_f2.png", "clip2_f3.png"])  # a constant number beside
+    # Numbered photos that are not one recording: a camera's gaps, another infant's prefix.
+    assert not numbered_frames(["IMG_0412.jpg", "IMG_0415.jpg", "IMG_0431.jpg"])
+    assert not numbered_frames(["000_00000375.jpg", "000_00000525.jpg", "085_00000125.jpg", "096_00000200.jpg"])
 
 
 def test_frames_numbered_without_zero_padding_play_in_order(tmp_path):
-    names = ["frame_10.png", "frame_2.png", "frame_1.png", "frame_100.png", "frame_11.png"]
-    assert [p.name for p in sorted(map(Path, names), key=frame_order)] == [
-        "frame_1.png", "frame_2.png", "frame_10.png", "frame_11.png", "frame_100.png"]  # fmt: skip
+    names = [f"frame_{i}.png" for i in (10, 2, 1, 12, 11, 3, 9, 4, 8, 5, 7, 6)]
+    in_order = [f"frame_{i}.png" for i in range(1, 13)]
+    assert [p.name for p in sorted(map(Path, names), key=frame_order)] == in_order
     for i, name in enumerate(names):
         cv2.imwrite(str(tmp_path / name), np.full((8, 8, 3), i, np.uint8))
     with Source(str(tmp_path)) as src:
         assert not src.stills
         seen = [f.name for f in src.frames()]
-    assert seen == ["frame_1.png", "frame_2.png", "frame_10.png", "frame_11.png", "frame_100.png"]
+    assert seen == in_order  # not frame_1, frame_10, frame_11, frame_12, frame_2, ...
 
 
 def test_a_minirgbd_dataset_root_names_its_recordings(tmp_path):

@@ -181,12 +181,19 @@ def frame_order(path: Path) -> tuple:
 
 
 def numbered_frames(names: list[str]) -> bool:
-    """Whether file names look like the frames of one recording: the same name once the digits are taken
-    out (``syn_00001.png``, ``frame-0002.jpg``, ``0003.png``), and at least two of them."""
+    """Whether file names look like the frames of one recording: at least two, the same name once the
+    digits are taken out (``syn_00001.png``, ``frame-0002.jpg``, ``0003.png``), and one of the numbers
+    counting up in equal steps (every frame, or every k-th). Photos numbered by a camera or a dataset
+    (``IMG_0412``, ``IMG_0415``, ``IMG_0431``; ``085_00000125``, ``096_00000200``) are not a recording."""
     if len(names) < 2:
         return False
     stems = {re.sub(r"\d+", "#", Path(n).stem) for n in names}
-    return len(stems) == 1 and "#" in next(iter(stems))
+    if len(stems) != 1 or "#" not in next(iter(stems)):
+        return False
+    ordered = sorted((Path(n) for n in names), key=frame_order)
+    numbers = np.array([[int(d) for d in re.findall(r"\d+", p.stem)] for p in ordered])  # (N, fields)
+    steps = np.diff(numbers, axis=0)
+    return bool(np.any((steps > 0).all(axis=0) & (steps == steps[:1]).all(axis=0)))
 
 
 class _Images(_Reader):
