@@ -110,12 +110,18 @@ def pose_input(
 LIFTER_INPUT_NORMS = ("pixels", "root_scale", "root_upright")
 
 
+def root_rms(kp2d: np.ndarray, root: int) -> np.ndarray:
+    """(..., J, 2) px -> (..., 1, 1) px: the pose's size, its joints' RMS distance from the root joint
+    (at least 1e-6), what "root_scale" divides by."""
+    k = np.asarray(kp2d, dtype=np.float64)
+    centred = k - k[..., root : root + 1, :]
+    return np.maximum(np.sqrt(np.mean(np.sum(centred**2, axis=-1), axis=-1))[..., None, None], 1e-6)
+
+
 def root_scale_2d(kp2d: np.ndarray, root: int) -> np.ndarray:
     """(..., J, 2) px -> (..., J, 2) unitless: minus the root joint, over the RMS joint distance from it."""
     k = np.asarray(kp2d, dtype=np.float64)
-    centred = k - k[..., root : root + 1, :]
-    scale = np.sqrt(np.mean(np.sum(centred**2, axis=-1), axis=-1))[..., None, None]
-    return centred / np.maximum(scale, 1e-6)
+    return (k - k[..., root : root + 1, :]) / root_rms(k, root)
 
 
 def turn_about_camera_axis(points: np.ndarray, radians: np.ndarray | float) -> np.ndarray:

@@ -36,6 +36,7 @@ from infantpose.preprocess import (
     lifter_norm_2d,
     lifter_turn,
     normalize_image,
+    root_rms,
     turn_about_camera_axis,
     upright_turn,
 )
@@ -287,11 +288,9 @@ class Sequence2D3D:
 
 
 def _upright_frame(ref: np.ndarray, root: int) -> tuple[np.ndarray, np.ndarray]:
-    """A pose's own frame (the lifter's "root_upright" step) for differences of points: the RMS joint
-    distance from the root (..., 1, 1) px and the turn (...,) radians that sets the pose upright."""
-    centred = ref - ref[..., root : root + 1, :]
-    scale = np.sqrt(np.mean(np.sum(centred**2, axis=-1), axis=-1))[..., None, None]
-    return np.maximum(scale, 1e-6), upright_turn(ref)
+    """A pose's own frame (the lifter's "root_upright" step) for differences of points: its size
+    (:func:`preprocess.root_rms`, (..., 1, 1) px) and the turn (...,) radians that sets it upright."""
+    return root_rms(ref, root), upright_turn(ref)
 
 
 def convention_offset(truth: np.ndarray, predicted: np.ndarray, root: int = MPII.root) -> np.ndarray:
