@@ -7,7 +7,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 # torch/torchvision pinned to the builds measured in ARCHITECTURE.md.
 TORCH_PINS := "torch==2.14.1" "torchvision==0.29.1"
 
-.PHONY: demo test test-runtime lint bench peer-mediapipe train-default weights clean
+.PHONY: demo test test-runtime lint bench peer-mediapipe peer-mediapipe-coco train-default weights clean
 
 $(VENV)/.base: pyproject.toml
 	@./scripts/setup-system.sh
@@ -55,12 +55,23 @@ bench: $(VENV)/.full peer-mediapipe
 	$(PY) scripts/readme_tables.py
 
 # MediaPipe Pose on the demo clip, in its own venv (mediapipe 0.10.21 pins numpy 1.x).
-peer-mediapipe:
-	@test -x .venv-mediapipe/bin/python || $(PYTHON) -m venv .venv-mediapipe
-	.venv-mediapipe/bin/python -m pip --disable-pip-version-check -q install "mediapipe==0.10.21" \
+MEDIAPIPE := .venv-mediapipe/bin/python
+$(MEDIAPIPE):
+	$(PYTHON) -m venv .venv-mediapipe
+	$(MEDIAPIPE) -m pip --disable-pip-version-check -q install "mediapipe==0.10.21" \
 	    "opencv-python-headless<4.11" "numpy<2"
-	.venv-mediapipe/bin/python infantpose/benchmarks/peers/mediapipe_pose.py infantpose/assets/demo.mp4 \
+
+peer-mediapipe: $(MEDIAPIPE)
+	$(MEDIAPIPE) infantpose/benchmarks/peers/mediapipe_pose.py infantpose/assets/demo.mp4 \
 	    --json docs/benchmarks/mediapipe.json
+
+# MediaPipe Pose on your labelled photos, scored as `infantpose eval --coco` scores a bundle:
+#   make peer-mediapipe-coco COCO=labels.json IMAGES=photos/   (writes mediapipe_results.json)
+peer-mediapipe-coco: $(MEDIAPIPE) $(VENV)/.base
+	@test -n "$(COCO)" -a -n "$(IMAGES)" || { echo "usage: make peer-mediapipe-coco COCO=labels.json IMAGES=photos/"; exit 2; }
+	$(MEDIAPIPE) infantpose/benchmarks/peers/mediapipe_pose.py --coco "$(COCO)" --images "$(IMAGES)" \
+	    --results mediapipe_results.json
+	$(VENV)/bin/infantpose eval --coco "$(COCO)" --results mediapipe_results.json
 
 lint: $(VENV)/.full
 	$(VENV)/bin/ruff check infantpose tests

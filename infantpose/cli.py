@@ -142,6 +142,11 @@ def eval_(
         None, help="COCO keypoint file: score a bundle on real labelled images instead (needs --images)."
     ),
     images: Path | None = typer.Option(None, help="--coco: folder holding the images the file names."),
+    results: Path | None = typer.Option(
+        None,
+        help="--coco: score another model's COCO keypoint results file (e.g. MediaPipe Pose's, from "
+        "infantpose/benchmarks/peers/mediapipe_pose.py --coco) instead of running a bundle.",
+    ),
     bundle: Path | None = typer.Option(
         None,
         help="Bundle to score (--coco: default the shipped one; --data: instead of checkpoints, 'default' "
@@ -168,15 +173,21 @@ def eval_(
     COCO keypoint file of real images (OKS AP, PCK@0.2 torso, per-joint PCK)."""
     import json
 
+    if results is not None and coco is None:
+        from infantpose.errors import InfantposeError
+
+        raise InfantposeError("--results needs --coco (the ground truth the results are scored against)")
     if coco is not None:
-        report = _eval_coco(coco, images, bundle, precision, view)
+        report = (
+            _eval_coco_results(coco, results, bundle) if results else _eval_coco(coco, images, bundle, precision, view)
+        )
         if json_out is not None:
             json_out.write_text(json.dumps(report, indent=2) + "\n")
         return
     if data is None:
         from infantpose.errors import InfantposeError
 
-        raise InfantposeError("give --data (a MINI-RGBD-layout split) or --coco with --images")
+        raise InfantposeError("give --data (a MINI-RGBD-layout split) or --coco with --images (or --results)")
 
     from infantpose.datasets import MiniRGBD
     from infantpose.errors import InfantposeError
@@ -245,6 +256,23 @@ def _eval_coco(coco: Path, images: Path | None, bundle: Path | None, precision: 
     report["bundle"] = str(bundle or "default")
     report["precision"] = precision
     report["view"] = pipe.pose.params.view
+    typer.echo(format_coco_report(report))
+    return report
+
+
+def _eval_coco_results(coco: Path, results: Path, bundle: Path | None) -> dict:
+    """Score another model's COCO keypoint results against a COCO keypoint file and print the scores."""
+    from infantpose.coco import format_coco_report, read_coco, read_coco_results, score_coco
+    from infantpose.errors import InfantposeError
+
+    if bundle is not None:
+        raise InfantposeError("--results and --bundle exclude each other: the results are already predictions")
+    gt = read_coco(coco)
+    pred, scores, found = read_coco_results(results, gt)
+    report = score_coco(gt, pred, scores, f"predictions read from {results.name}, the highest-scoring one per image")
+    report["results"] = str(results)
+    report["images_with_results"] = found
+    typer.echo(f"{results.name}: results for {found} of {len(gt.images)} images (the others count as missed)")
     typer.echo(format_coco_report(report))
     return report
 

@@ -2,7 +2,9 @@
 
 Infant pose datasets (SyRIP, MINI-RGBD conversions, clinical sets) ship COCO
 keypoint JSON. ``infantpose eval --coco`` runs the runtime chain on each
-image on its own (detector every image, no tracking, window or smoothing) and
+image on its own (detector every image, no tracking, window or smoothing), or
+reads another model's COCO results file (``--results``: e.g. MediaPipe Pose's,
+written by ``infantpose/benchmarks/peers/mediapipe_pose.py --coco``), and
 reports, over the joints both sides know (the 12 limb joints for COCO-17):
 
 - OKS AP with pycocotools (the maintained COCO tool; ``pip install pycocotools``),
@@ -162,9 +164,16 @@ def oks_ap(gt: CocoSet, pred: np.ndarray, scores: np.ndarray, joints: list[tuple
         images.append({"id": im.id, "file_name": im.file, "width": im.size[0], "height": im.size[1]})
         anns.append({"id": n + 1, "image_id": im.id, "category_id": 1, "iscrowd": 0, "area": im.area, "bbox": box,
                      "num_keypoints": int(vis.sum()), "keypoints": kp.reshape(-1).tolist()})  # fmt: skip
-        p = np.concatenate([pred[n][[m for m, _, _ in joints]], np.ones((len(joints), 1))], axis=1)
+        xy = pred[n][[m for m, _, _ in joints]]
+        if not np.isfinite(xy).any():
+            continue  # nothing found on this image: no detection (a missed infant lowers recall)
+        # pycocotools matches a NaN similarity as a hit: a joint not predicted is placed far off instead.
+        xy = np.where(np.isfinite(xy), xy, -1e6)
+        p = np.concatenate([xy, np.ones((len(joints), 1))], axis=1)
         dets.append({"image_id": im.id, "category_id": 1, "keypoints": p.reshape(-1).tolist(),
                      "score": float(scores[n])})  # fmt: skip
+    if not dets:  # pycocotools cannot load an empty result list: nothing found is AP 0
+        return {"ap": 0.0, "ap50": 0.0, "ap75": 0.0}
     quiet = io.StringIO()
     with contextlib.redirect_stdout(quiet):  # pycocotools prints progress lines
         coco = COCO()
@@ -196,7 +205,6 @@ def evaluate_coco(
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Run ``predict`` (BGR image -> (J, 2) px MPII joints, detector score) on every image and score it."""
-    joints = shared_joints(gt.names)
     preds, scores = [], []
     for n, im in enumerate(gt.images):
         kp, score = predict(read(images / im.file))
@@ -204,22 +212,71 @@ def evaluate_coco(
         scores.append(score)
         if progress is not None:
             progress(n + 1, len(gt.images))
-    pred = np.stack(preds)
+    return score_coco(gt, np.stack(preds), np.asarray(scores, float), "detector on every image, no tracking")
+
+
+def score_coco(gt: CocoSet, pred: np.ndarray, scores: np.ndarray, source: str) -> dict[str, Any]:
+    """The report for (N, J, 2) px MPII-order predictions (NaN: not found) and (N,) scores, one per image;
+    ``source`` says where the predictions came from (recorded in the report's protocol)."""
+    joints = shared_joints(gt.names)
     names = [c for _, _, c in joints]
     sub_gt = np.stack([im.keypoints[[g for _, g, _ in joints]] for im in gt.images])
     sub_pred = pred[:, [m for m, _, _ in joints]]
     correct = pck_torso(sub_pred, sub_gt, names)
-    report = {
+    return {
         "images": len(gt.images),
         "joints": names,
         "pck@0.2_torso": float(np.nanmean(correct) * 100),
         "pck_per_joint": {c: float(np.nanmean(correct[:, i]) * 100) for i, c in enumerate(names)},
         "pck_per_image": [float(np.nanmean(r) * 100) if np.isfinite(r).any() else None for r in correct],
-        "oks": oks_ap(gt, pred, np.asarray(scores), joints),
-        "protocol": "detector on every image, no tracking; PCK threshold 0.2 x mean shoulder-to-opposite-hip "
-        "distance; OKS with COCO sigmas over the joints listed",
+        "oks": oks_ap(gt, pred, scores, joints),
+        "protocol": f"{source}; PCK threshold 0.2 x mean shoulder-to-opposite-hip distance; OKS with COCO sigmas "
+        "over the joints listed",
     }
-    return report
+
+
+def read_coco_results(path: Path, gt: CocoSet) -> tuple[np.ndarray, np.ndarray, int]:
+    """Another model's COCO keypoint results, as :func:`score_coco` takes them.
+
+    The file is COCO's results format: a list of ``{"image_id", "keypoints", "score"}`` with
+    ``keypoints`` x, y, v in the ground truth's keypoint order (image px; v = 0: not predicted).
+    Per image the highest-scoring entry counts (one infant per image, as for a bundle); an image
+    with no entry is a miss. Returns (N, J, 2) px in MPII order (NaN where not predicted),
+    (N,) scores (0 for a miss) and how many images had an entry.
+    """
+    try:
+        doc = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DatasetError(f"{path}: not a JSON file ({type(e).__name__})") from None
+    if not isinstance(doc, list):
+        raise DatasetError(f"{path}: not COCO keypoint results (needs a list of {{image_id, keypoints, score}})")
+    k = len(gt.names)
+    best: dict[int, tuple[float, np.ndarray]] = {}
+    for n, r in enumerate(doc):
+        kp = r.get("keypoints") if isinstance(r, dict) else None
+        if not isinstance(kp, list) or "image_id" not in r:
+            raise DatasetError(f"{path}: entry {n} has no image_id and keypoints list")
+        try:
+            arr, score = np.asarray(kp, float), float(r.get("score", 1.0))
+        except (TypeError, ValueError):
+            raise DatasetError(f"{path}: entry {n} has keypoints or a score that are not numbers") from None
+        if arr.size != 3 * k:
+            raise DatasetError(f"{path}: entry {n} has {arr.size} keypoint values, expected {3 * k} (x, y, v for "
+                               f"each of the ground truth's {k} keypoints, in its order)")  # fmt: skip
+        if r["image_id"] not in best or score > best[r["image_id"]][0]:
+            best[r["image_id"]] = (score, arr.reshape(k, 3))
+    pred = np.full((len(gt.images), MPII.num_joints, 2), np.nan)
+    scores = np.zeros(len(gt.images))
+    for n, im in enumerate(gt.images):
+        if im.id not in best:
+            continue
+        scores[n], kp = best[im.id]
+        for m, g, _ in shared_joints(gt.names):
+            if kp[g, 2] > 0:
+                pred[n, m] = kp[g, :2]
+    return pred, scores, sum(im.id in best for im in gt.images)
 
 
 def format_coco_report(r: dict[str, Any]) -> str:

@@ -13,6 +13,8 @@ from infantpose.coco import (
     labelme_to_coco,
     pck_torso,
     read_coco,
+    read_coco_results,
+    score_coco,
     shared_joints,
 )
 from infantpose.errors import DatasetError
@@ -67,6 +69,78 @@ def test_perfect_predictions_score_full_marks(tmp_path):
     far = truth + 80.0
     report = evaluate_coco(gt, tmp_path, lambda img: (far, 0.9), lambda p: np.zeros((4, 4, 3), np.uint8))
     assert report["pck@0.2_torso"] == 0.0 and report["oks"]["ap"] < 0.1
+
+
+def _two_image_gt(tmp_path):
+    """The one-infant file of :func:`_coco_doc` with a second image (id 8) of the same pose."""
+    path = _coco_doc(tmp_path)
+    doc = json.loads(path.read_text())
+    doc["images"].append({"id": 8, "file_name": "b.png", "width": 320, "height": 400})
+    doc["annotations"].append({**doc["annotations"][0], "id": 2, "image_id": 8})
+    path.write_text(json.dumps(doc))
+    return read_coco(path)
+
+
+def test_another_model_s_results_are_scored_best_entry_per_image_and_a_missing_image_is_a_miss(tmp_path):
+    pytest.importorskip("pycocotools")
+    gt = _two_image_gt(tmp_path)
+    kp = gt.images[0].keypoints.copy()
+    far = kp.copy()
+    far[:, :2] += 80.0
+    partial = kp.copy()
+    partial[0, 2] = 0  # left shoulder not predicted: wrong, not skipped
+    results = [
+        {"image_id": 7, "category_id": 1, "keypoints": far.reshape(-1).tolist(), "score": 0.2},
+        {"image_id": 7, "category_id": 1, "keypoints": partial.reshape(-1).tolist(), "score": 0.9},
+    ]
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(results))
+    pred, scores, found = read_coco_results(path, gt)
+    assert found == 1 and scores.tolist() == [0.9, 0.0]
+    assert np.isnan(pred[1]).all() and np.isnan(pred[0, MPII.index("l_shoulder")]).all()
+    report = score_coco(gt, pred, scores, "test")
+    assert report["pck_per_image"] == [pytest.approx(100 * 11 / 12), 0.0]
+    assert report["pck@0.2_torso"] == pytest.approx(100 * 11 / 24)
+    # One of two infants found: recall 0.5 caps AP (pycocotools' 101 recall points, 51 reached); a miss
+    # must not count as a hit (pycocotools matches a NaN similarity). The found pose has OKS 11/12 (the
+    # joint not predicted is far off), a hit at 9 of the 10 OKS thresholds 0.50 ... 0.95.
+    assert report["oks"]["ap"] == pytest.approx(0.9 * 51 / 101, abs=1e-6)
+
+
+def test_results_that_are_not_coco_keypoint_results_are_one_clear_error(tmp_path):
+    gt = _two_image_gt(tmp_path)
+    bad = tmp_path / "bad.json"
+    for doc, message in [
+        ({"annotations": []}, "not COCO keypoint results"),
+        ([{"keypoints": [1, 2, 2]}], "entry 0 has no image_id"),
+        ([{"image_id": 7, "keypoints": [1.0, 2.0, 2]}], "expected 36"),
+        ([{"image_id": 7, "keypoints": ["a"] * 36}], "not numbers"),
+    ]:
+        bad.write_text(json.dumps(doc))
+        with pytest.raises(DatasetError, match=message):
+            read_coco_results(bad, gt)
+    with pytest.raises(DatasetError, match="no such file"):
+        read_coco_results(tmp_path / "missing.json", gt)
+
+
+def test_eval_scores_a_results_file_from_the_command_line(tmp_path):
+    pytest.importorskip("pycocotools")
+    from typer.testing import CliRunner
+
+    from infantpose.cli import app
+
+    gt_path = _coco_doc(tmp_path)
+    kp = json.loads(gt_path.read_text())["annotations"][0]["keypoints"]
+    res = tmp_path / "r.json"
+    res.write_text(json.dumps([{"image_id": 7, "keypoints": kp, "score": 1.0}]))
+    out = CliRunner().invoke(
+        app, ["eval", "--coco", str(gt_path), "--results", str(res), "--json", str(tmp_path / "o.json")]
+    )
+    assert out.exit_code == 0, out.output
+    assert "results for 1 of 1 images" in out.output and "PCK@0.2 torso: 100.0 %" in out.output
+    assert json.loads((tmp_path / "o.json").read_text())["images_with_results"] == 1
+    out = CliRunner().invoke(app, ["eval", "--results", str(res)])
+    assert out.exit_code != 0
 
 
 def test_read_coco_rejects_what_is_not_a_keypoint_file(tmp_path):
