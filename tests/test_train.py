@@ -227,6 +227,28 @@ def test_lifter_dataset_track_starts_change_only_the_window():
     assert repeated > 20  # most windows began inside (a start at the window's first frame repeats nothing)
 
 
+def test_convention_jitter_moves_each_joint_by_one_offset_for_the_whole_window():
+    """The same window with and without the jitter (same seed: same turn, flip and noise) differs by one
+    offset per joint, equal in every frame, of about the asked fraction of the pose's size."""
+    from infantpose.preprocess import root_rms
+    from infantpose.skeleton import MPII
+
+    f, j = 60, MPII.num_joints
+    kp2d = np.random.default_rng(1).normal(300, 40, (f, j, 2))
+    seqs = [D.Sequence2D3D("s", kp2d, np.random.default_rng(2).normal(0, 100, (f, j, 3)))]
+    stats = D.normalisation_stats(seqs)
+    plain = D.LifterDataset(seqs, stats, 27, augment=True, seed=3)
+    moved = D.LifterDataset(seqs, stats, 27, augment=True, seed=3, convention_jitter=0.05)
+    shifts = []
+    for i in range(30, 60):
+        d = (moved[i][0].numpy() - plain[i][0].numpy()) * np.asarray(stats["std_2d"])[:, None]  # (2J, T) px
+        assert np.allclose(d, d[:, :1], atol=1e-3)  # one offset for every frame of the window
+        shifts.append(d[:, 0] / float(root_rms(kp2d[i], MPII.root).squeeze()))
+    spread = float(np.std(np.concatenate(shifts)))
+    assert 0.03 < spread < 0.08  # about 0.05 of the pose's size (the window's newest frame sets it)
+    assert np.array_equal(moved[40][1].numpy(), plain[40][1].numpy())  # the 3D target is untouched
+
+
 def test_pose_bank_2d_moves_to_a_2d_network_s_convention_in_each_pose_s_own_frame():
     """The offset a 2D network adds is measured in the true pose's upright frame and put back the same way:
     moving ground truth by a measured offset and measuring again returns it, at any scale, shift or roll."""

@@ -357,8 +357,10 @@ class LifterDataset(EpochDataset):
 
     Augmentation: in-plane rotation about the principal point (the 3D turns
     about the camera axis with it, exactly), horizontal flip, Gaussian 2D noise,
-    and track starts: with probability ``track_starts`` the window begins at a
-    random frame inside it, padded as the live pipeline pads a new track
+    a convention shift (``convention_jitter``: every joint of the window moved by one constant
+    offset of that many times the pose's RMS size, per joint and axis, as a 2D network whose
+    joints sit elsewhere than the skeleton's moves them), and track starts: with probability
+    ``track_starts`` the window begins at a random frame inside it, padded as the live pipeline pads a new track
     (:func:`window_indices`: that first frame repeated). Without them only the
     first ``window`` frames of each recording are padded, yet every detection
     after a loss of tracking starts one. With ``norm`` "root_upright" the window and its 3D target
@@ -379,9 +381,11 @@ class LifterDataset(EpochDataset):
         norm: str = "pixels",
         root: int = MPII.root,
         track_starts: float = 0.0,
+        convention_jitter: float = 0.0,
     ) -> None:
         self.seqs = seqs
         self.track_starts = track_starts
+        self.convention_jitter = convention_jitter
         self.norm, self.root = norm, root
         self.window = window
         self.augment = augment
@@ -420,6 +424,9 @@ class LifterDataset(EpochDataset):
                 k3 = k3[perm] * np.array([-1.0, 1.0, 1.0])
             if self.noise_px > 0 and seq.name not in self.inputs:
                 k2 = k2 + rng.normal(0, self.noise_px, k2.shape)
+            if self.convention_jitter > 0:  # one offset per joint for the whole window: a convention, not noise
+                size = float(root_rms(k2[-1], self.root).squeeze())
+                k2 = k2 + rng.normal(0, self.convention_jitter * size, k2.shape[1:])
         turn = lifter_turn(k2, self.norm, temporal=True)  # the newest frame's, for the whole window
         k2 = lifter_norm_2d(k2, self.norm, self.root, turn)
         if turn is not None:

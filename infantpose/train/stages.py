@@ -344,7 +344,8 @@ def _lifter_data(
         seqs = seqs + bank
     train_set = D.LifterDataset(seqs, stats, window, augment=True, noise_px=r.get("noise_px", 0.0), seed=seed,
                                 inputs_2d=inputs, norm=norm, root=MPII.root,
-                                track_starts=r.get("track_starts", 0.0))  # fmt: skip
+                                track_starts=r.get("track_starts", 0.0),
+                                convention_jitter=r.get("convention_jitter", 0.0))  # fmt: skip
 
     def validate(model: torch.nn.Module) -> dict[str, float]:
         stage = LifterStage(TorchBackend(model, params, next(model.parameters()).device), params)
