@@ -71,14 +71,19 @@ class CocoSet:
     images: tuple[CocoImage, ...]
 
 
-def read_coco(path: Path) -> CocoSet:
-    """Read a COCO keypoint file; one clear error for anything that is not one."""
+def _read_json(path: Path) -> Any:
+    """The parsed JSON file; DatasetError in one line when it is missing or not JSON."""
     try:
-        doc = json.loads(Path(path).read_text())
+        return json.loads(Path(path).read_text())
     except FileNotFoundError:
         raise DatasetError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise DatasetError(f"{path}: not a JSON file ({type(e).__name__})") from None
+
+
+def read_coco(path: Path) -> CocoSet:
+    """Read a COCO keypoint file; one clear error for anything that is not one."""
+    doc = _read_json(path)
     keys = ("images", "annotations", "categories")
     if not isinstance(doc, dict) or not all(isinstance(doc.get(k), list) for k in keys):
         raise DatasetError(f"{path}: not a COCO file (needs lists 'images', 'annotations', 'categories')")
@@ -244,12 +249,7 @@ def read_coco_results(path: Path, gt: CocoSet) -> tuple[np.ndarray, np.ndarray, 
     with no entry is a miss. Returns (N, J, 2) px in MPII order (NaN where not predicted),
     (N,) scores (0 for a miss) and how many images had an entry.
     """
-    try:
-        doc = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DatasetError(f"{path}: not a JSON file ({type(e).__name__})") from None
+    doc = _read_json(path)
     if not isinstance(doc, list):
         raise DatasetError(f"{path}: not COCO keypoint results (needs a list of {{image_id, keypoints, score}})")
     k = len(gt.names)
@@ -269,11 +269,12 @@ def read_coco_results(path: Path, gt: CocoSet) -> tuple[np.ndarray, np.ndarray, 
             best[r["image_id"]] = (score, arr.reshape(k, 3))
     pred = np.full((len(gt.images), MPII.num_joints, 2), np.nan)
     scores = np.zeros(len(gt.images))
+    joints = shared_joints(gt.names)
     for n, im in enumerate(gt.images):
         if im.id not in best:
             continue
         scores[n], kp = best[im.id]
-        for m, g, _ in shared_joints(gt.names):
+        for m, g, _ in joints:
             if kp[g, 2] > 0:
                 pred[n, m] = kp[g, :2]
     return pred, scores, sum(im.id in best for im in gt.images)
