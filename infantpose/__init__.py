@@ -1,6 +1,7 @@
 """infantpose: 3D infant pose estimation from RGB video, from training to edge runtime.
 
-Public API: ``load_bundle``, ``Pipeline`` (imported on first use: it loads onnxruntime)
+Public API: ``load_bundle``, ``Bundle``, ``Pipeline`` (each imported on first use: importing
+the package stays cheap, so the command line handles signals before OpenCV or onnxruntime load)
 and ``__version__``.
 """
 
@@ -10,7 +11,6 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-from infantpose.bundle import Bundle, load_bundle
 
 
 def __getattr__(name: str) -> Any:
@@ -18,6 +18,10 @@ def __getattr__(name: str) -> Any:
         from infantpose.runtime.pipeline import Pipeline
 
         return Pipeline
+    if name in ("Bundle", "load_bundle"):
+        from infantpose import bundle
+
+        return getattr(bundle, name)
     raise AttributeError(f"module 'infantpose' has no attribute {name!r}")
 
 

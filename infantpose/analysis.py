@@ -32,25 +32,51 @@ from infantpose.kinematics import analyse, features
 from infantpose.report import annotated_frames, write_report, write_viewer
 from infantpose.skeleton import MPII
 
+# What ``analyze`` writes into its folder (the output guard checks each against the inputs).
+OUTPUT_FILES = ("kinematics.csv", "summary.json", "markers.trc", "markers.c3d", "viewer.html", "report.html")
+# Per record: field -> the shape its numbers must have (None allowed: no infant on that frame).
+_SHAPES = {"kp3d": (MPII.num_joints, 3), "kp2d": (MPII.num_joints, 2), "conf": (MPII.num_joints,), "box": (4,)}
+
+
+def _record(line: str) -> dict[str, Any]:
+    """One checked record: a finite ``t``; ``kp3d`` / ``kp2d`` / ``conf`` / ``box`` null or float arrays
+    of their shapes (a null inside is NaN). ValueError says what is wrong."""
+    rec = json.loads(line)
+    if not isinstance(rec, dict):
+        raise ValueError("not a JSON object")
+    t = rec["t"]
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t):
+        raise ValueError(f"t is {t!r}, not a finite number of seconds")
+    for key, shape in _SHAPES.items():
+        if rec.get(key) is not None:
+            value = np.asarray(rec[key], np.float64)
+            if value.shape != shape:
+                raise ValueError(f"{key} has shape {value.shape}, expected {shape}")
+            rec[key] = value
+    return rec
+
 
 def read_records(path: Path) -> list[dict[str, Any]]:
-    """The JSONL result records of a file, each checked (a ``t`` and a (16, 3) or null ``kp3d``)."""
+    """The JSONL result records of a file, each checked (:func:`_record`); a UTF-8 BOM is allowed."""
     if not path.is_file():
         raise InfantposeError(f"{path}: no such results file (infantpose run --jsonl writes one)")
     records = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                k3 = rec.get("kp3d")
-                if k3 is not None and np.shape(k3) != (MPII.num_joints, 3):
-                    raise ValueError(f"kp3d has shape {np.shape(k3)}, expected ({MPII.num_joints}, 3)")
-                float(rec["t"])
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as e:
-                raise InfantposeError(f"{path}:{n}: not an infantpose result record ({type(e).__name__})") from None
-            records.append(rec)
+    n = 0
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            for n, line in enumerate(f, 1):  # noqa: B007  (n names the line of an error below)
+                if line.strip():
+                    records.append(_record(line))
+    except UnicodeDecodeError:
+        raise InfantposeError(f"{path}: not a UTF-8 text file (infantpose run --jsonl writes one)") from None
+    except RecursionError:
+        raise InfantposeError(f"{path}:{n}: JSON nested too deeply to be a result record") from None
+    except json.JSONDecodeError:
+        raise InfantposeError(f"{path}:{n}: not an infantpose result record (not JSON)") from None
+    except KeyError as e:
+        raise InfantposeError(f"{path}:{n}: not an infantpose result record (no {e.args[0]!r})") from None
+    except (TypeError, ValueError) as e:
+        raise InfantposeError(f"{path}:{n}: not an infantpose result record ({e})") from None
     return records
 
 
@@ -62,7 +88,7 @@ def recording_arrays(records: list[dict[str, Any]], path: Path) -> tuple[np.ndar
     if np.any(np.diff(t) <= 0):
         raise InfantposeError(f"{path}: times do not increase (a folder of photos is not a recording)")
     nan = np.full((MPII.num_joints, 3), np.nan)
-    return t, np.stack([nan if r.get("kp3d") is None else np.asarray(r["kp3d"], np.float64) for r in records])
+    return t, np.stack([nan if r.get("kp3d") is None else r["kp3d"] for r in records])
 
 
 def read_results(path: Path) -> tuple[np.ndarray, np.ndarray]:

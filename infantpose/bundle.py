@@ -17,6 +17,8 @@ from typing import Any
 
 from infantpose.errors import BundleError
 from infantpose.fileio import atomic_write_text
+from infantpose.onnxfiles import onnx_external_files
+from infantpose.skeleton import JOINT_SETS
 from infantpose.stages import STAGES as STAGE_DEFS
 from infantpose.stages import ParamsError, StageParams, TensorSpec, parse_params
 
@@ -106,6 +108,8 @@ class Manifest:
                     params = {k: v for k, v in params.items() if k != "kind"}
                 stages[name] = Stage(params=parse_params(name, params, source), artifacts=arts)
             joint_set = _typed(d["joint_set"], str, "joint_set", source)
+            if joint_set not in JOINT_SETS:
+                raise BundleError(f"{source}: unknown joint_set {joint_set!r} (known: {', '.join(JOINT_SETS)})")
             # Parsed into this version's types: written back, it is a version FORMAT_VERSION manifest.
             return Manifest(joint_set=joint_set, stages=stages, meta=d.get("meta", {}))
         except KeyError as e:
@@ -222,6 +226,15 @@ def verify_files(root: str | Path, manifest: Manifest) -> None:
                 raise BundleError(f"{f}: manifest records no sha256 for this file")
             if sha256_file(f) != art.sha256:
                 raise BundleError(f"{f}: sha256 does not match the manifest (file modified or corrupt)")
+            if art.format == "onnx":  # every file the model reads must be one the manifest hashes
+                try:
+                    named = onnx_external_files(f.read_bytes())
+                except ValueError as e:
+                    raise BundleError(f"{f}: not a readable ONNX model ({e})") from None
+                unlisted = sorted(named - set(art.external))
+                if unlisted:
+                    raise BundleError(f"{f}: reads external data {', '.join(map(repr, unlisted))} that the manifest "
+                                      "does not hash; the model is refused")  # fmt: skip
             for name, digest in art.external.items():
                 x = root / name
                 if Path(name).name != name or not x.is_file():

@@ -3,14 +3,19 @@ so the base install (runtime only) can run ``info`` and the runtime commands."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-from typing import Any, Literal
+# First, before the heavy imports: a stop signal that comes while the command loads is kept, not lost.
+from infantpose import signals
 
-import typer
-from typer._click.exceptions import UsageError  # typer >= 0.29 carries its own click
+signals.install()
 
-from infantpose.runtime.tracking import TrackerConfig
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any, Literal  # noqa: E402
+
+import typer  # noqa: E402
+from typer._click.exceptions import UsageError  # noqa: E402  (typer >= 0.29 carries its own click)
+
+from infantpose.runtime.tracking import TrackerConfig  # noqa: E402
 
 TRACKER_DEFAULTS = TrackerConfig()  # the runtime's defaults, shown in --help
 # Declared choices: a wrong value is a one-line usage error naming them, before any work starts.
@@ -124,7 +129,12 @@ def train(
     ),
 ) -> None:
     """Train one stage of the chain (multi-GPU: torchrun --nproc-per-node N -m infantpose.cli train ...)."""
+    from infantpose.fileio import check_outputs
     from infantpose.train.stages import train as train_stage
+
+    check_outputs({"--data": data, "--init": init, "--pose2d": pose2d,
+                   **{f"--extra-data {n}": p for n, p in enumerate(extra_data or [])}},
+                  {"--out": out}, folders=("--out",), sealed=("--data",))  # fmt: skip
 
     res = train_stage(
         stage, data, recipe, out, epochs=epochs, batch=batch, lr=lr, init=init, resume=resume, seed=seed,
@@ -173,16 +183,23 @@ def eval_(
     COCO keypoint file of real images (OKS AP, PCK@0.2 torso, per-joint PCK)."""
     import json
 
+    from infantpose.fileio import atomic_write_text, check_outputs
+
     if results is not None and coco is None:
         from infantpose.errors import InfantposeError
 
         raise InfantposeError("--results needs --coco (the ground truth the results are scored against)")
+    # Outputs are checked before minutes of evaluation: none may replace an input, each must be writable.
+    check_outputs({"--data": data, "--coco": coco, "--images": images, "--results": results, "--bundle": bundle,
+                   "--detector": detector, "--pose2d": pose2d, "--lifter": lifter},
+                  {"--json": json_out, "--pictures": pictures}, folders=("--pictures",),
+                  sealed=("--data", "--images", "--bundle"))  # fmt: skip
     if coco is not None:
         report = (
             _eval_coco_results(coco, results, bundle) if results else _eval_coco(coco, images, bundle, precision, view)
         )
         if json_out is not None:
-            json_out.write_text(json.dumps(report, indent=2) + "\n")
+            atomic_write_text(json_out, json.dumps(report, indent=2) + "\n")
         return
     if data is None:
         from infantpose.errors import InfantposeError
@@ -227,7 +244,7 @@ def eval_(
     predictions = report.pop("predictions", None)
     typer.echo(format_report(report))
     if json_out is not None:
-        json_out.write_text(json.dumps(report, indent=2) + "\n")
+        atomic_write_text(json_out, json.dumps(report, indent=2) + "\n")
     if pictures is not None and predictions is not None:
         from infantpose.pictures import write_pictures
 
@@ -239,14 +256,17 @@ def _eval_coco(coco: Path, images: Path | None, bundle: Path | None, precision: 
     """Run the runtime chain on every image of a COCO keypoint file and print the scores."""
     from rich.progress import Progress
 
-    from infantpose.coco import evaluate_coco, format_coco_report, predict_still, read_coco
+    from infantpose.coco import evaluate_coco, format_coco_report, predict_still, read_coco, require_pycocotools
     from infantpose.errors import InfantposeError
     from infantpose.fileio import read_image
     from infantpose.runtime.pipeline import Pipeline
 
-    if images is None or not images.is_dir():
+    if images is None:
+        raise InfantposeError(f"--coco needs --images FOLDER: the folder holding the images that {coco} names")
+    if not images.is_dir():
         raise InfantposeError(f"--images {images}: not a folder (the images that {coco} names)")
     gt = read_coco(coco)
+    require_pycocotools()  # before every image runs, not after
     pipe = Pipeline.from_bundle(bundle, precision=precision, view=view)
 
     with Progress(transient=True) as bar:
@@ -287,12 +307,14 @@ def labelme2coco(
 
     from infantpose.coco import labelme_to_coco
     from infantpose.errors import InfantposeError
+    from infantpose.fileio import atomic_write_text, check_outputs
 
     files = [f for p in inputs for f in (sorted(p.glob("*.json")) if p.is_dir() else [p])]
     if not files:
         raise InfantposeError("no labelme JSON files found in the inputs")
+    check_outputs({f"input {n}": f for n, f in enumerate(files)}, {"--out": out})
     doc = labelme_to_coco(files)
-    out.write_text(json.dumps(doc, indent=1) + "\n")
+    atomic_write_text(out, json.dumps(doc, indent=1) + "\n")
     typer.echo(f"wrote {out}: {len(doc['images'])} images, {len(doc['categories'][0]['keypoints'])} keypoints")
 
 
@@ -313,6 +335,10 @@ def export(
 ) -> None:
     """Export checkpoints to a bundle: ONNX FP32/FP16/INT8 (+ TensorRT engines) with a sha256 manifest."""
     from infantpose.export.package import export_bundle
+    from infantpose.fileio import check_outputs
+
+    check_outputs({"--detector": detector, "--pose2d": pose2d, "--lifter": lifter, "--calib-data": calib_data},
+                  {"--out": out}, folders=("--out",), sealed=("--calib-data",))  # fmt: skip
 
     precisions = tuple(p.strip() for p in precision.split(",") if p.strip())
     path = export_bundle(
@@ -348,8 +374,12 @@ def analyze(
     an HTML report and an interactive 3D viewer."""
     import importlib.util
 
+    from infantpose.analysis import OUTPUT_FILES
     from infantpose.analysis import analyze as run_analysis
+    from infantpose.fileio import check_outputs
 
+    check_outputs({"": results, "--video": video},
+                  {"--out": out, **{f"--out ({name})": out / name for name in OUTPUT_FILES}}, folders=("--out",))
     missing = []
     if c3d is None:
         c3d = importlib.util.find_spec("c3d") is not None
@@ -380,7 +410,10 @@ def batch(
     """A whole study: every recording through the chain in parallel, resumable (finished recordings are
     skipped, partial ones redone), failures reported and skipped, one study.csv. Exit 1 if any failed."""
     from infantpose.batch import run_batch
+    from infantpose.fileio import check_outputs
 
+    check_outputs({**{f"input {n}": p for n, p in enumerate(inputs)}, "--bundle": bundle}, {"--out": out},
+                  folders=("--out",), sealed=("--bundle",))  # fmt: skip
     res = run_batch(inputs, out, bundle, precision, workers, max_frames, log=lambda m: typer.echo(m, err=True),
                     ray_address=ray)  # fmt: skip
     typer.echo(f"{len(res['done'])} processed, {len(res['skipped'])} already done, {len(res['failed'])} failed; "
@@ -453,7 +486,10 @@ def verify(
 
     from infantpose.errors import InfantposeError
     from infantpose.export.verify import Tolerances, format_rows, verify_bundle
+    from infantpose.fileio import atomic_write_text, check_outputs
 
+    check_outputs({"": bundle, "--data": data}, {"--json": json_out, "--markdown": markdown},
+                  sealed=("", "--data"))  # fmt: skip
     refs = None
     if reference:
         refs = {}
@@ -468,9 +504,9 @@ def verify(
     table = format_rows(result)
     typer.echo(table)
     if json_out is not None:
-        json_out.write_text(json.dumps(result, indent=2) + "\n")
+        atomic_write_text(json_out, json.dumps(result, indent=2) + "\n")
     if markdown is not None:
-        markdown.write_text(table + "\n")
+        atomic_write_text(markdown, table + "\n")
     if not result["passed"]:
         typer.echo("verify: FAILED (tolerance exceeded)", err=True)
         raise typer.Exit(1)
@@ -496,26 +532,32 @@ def _pipeline(
     )  # fmt: skip
 
 
-def _check_outputs(source: str, outputs: dict[str, Path | None]) -> None:
-    """Refuse, before anything is opened, outputs that would overwrite the input or each other."""
-    from infantpose.errors import InfantposeError
-    from infantpose.runtime.sinks import STDOUT
+VIDEO_OUT_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi")
 
-    if outputs.get("--out") == STDOUT:
+
+def _check_outputs(source: str, bundle: Path | None, outputs: dict[str, Path | None]) -> None:
+    """Refuse, before anything is opened, outputs that would overwrite the input, the bundle in use or
+    each other (their .meta.json sidecars included), or that cannot be written."""
+    from infantpose.errors import InfantposeError
+    from infantpose.fileio import check_outputs
+    from infantpose.runtime.pipeline import DEFAULT_BUNDLE
+    from infantpose.runtime.sinks import STDOUT, sidecar_path
+
+    video = outputs.get("--out")
+    if video == STDOUT:
         raise InfantposeError("--out -: the video needs a file name")
+    if video is not None and not video.is_dir() and not str(video).endswith(("/", "\\")) and \
+            video.suffix.lower() not in VIDEO_OUT_SUFFIXES:  # fmt: skip
+        raise InfantposeError(f"--out {video}: not a video file name ({', '.join(VIDEO_OUT_SUFFIXES)})")
     if outputs.get("--jsonl") == STDOUT and outputs.get("--csv") == STDOUT:
         raise InfantposeError("--jsonl - and --csv -: only one of them can use standard output")
-    seen: dict[Path, str] = {}
-    src = Path(source).resolve() if "://" not in source and not source.isdigit() else None
-    for flag, path in outputs.items():
-        if path is None or path == STDOUT:
-            continue
-        p = path.resolve()
-        if src is not None and (p == src or src in p.parents):
-            raise InfantposeError(f"{flag} {path}: would overwrite the input {source}")
-        if p in seen:
-            raise InfantposeError(f"{flag} {path}: the same file as {seen[p]}")
-        seen[p] = flag
+    local = "://" not in source and not source.isdigit()
+    inputs = {"": Path(source) if local else None, "--bundle": bundle or DEFAULT_BUNDLE}
+    files = dict(outputs)
+    for flag in ("--jsonl", "--csv"):
+        if outputs.get(flag) not in (None, STDOUT):
+            files[f"{flag} (its sidecar)"] = sidecar_path(outputs[flag])
+    check_outputs(inputs, files, sealed=("", "--bundle"))
 
 
 @app.command()
@@ -568,7 +610,8 @@ def run(
         raise InfantposeError(f"--smooth must be auto, on or off, not {smooth!r}")
     if not source.strip():
         raise InfantposeError("the source is empty: give a camera index, file, folder or URL")
-    _check_outputs(source, {"--out": out, "--jsonl": jsonl, "--csv": csv})
+    _check_outputs(source, bundle, {"--out": out, "--jsonl": jsonl, "--csv": csv})
+    _warn_threads(threads)
     size = None
     if camera_size is not None:
         w, sep, h = camera_size.lower().partition("x")
@@ -604,6 +647,7 @@ def demo(
     clip = DEFAULT_BUNDLE.parent / "demo.mp4"
     if not clip.is_file():
         raise InfantposeError(f"{clip}: the demo clip is not installed")
+    _check_outputs(str(clip), None, {"--out (video)": out / "demo.mp4", "--jsonl": out / "demo.jsonl"})
     pipe = _pipeline(None, "fp32", False, "auto", 0, False, TRACKER_DEFAULTS.detector_period)
     src = Source(str(clip))
     summary = run_source(pipe, src, RunOutputs(out / "demo.mp4", out / "demo.jsonl", None, show))
@@ -662,6 +706,12 @@ def bench(
     clip = source or DEFAULT_BUNDLE.parent / "demo.mp4"
     if not clip.exists():
         raise InfantposeError(f"{clip}: no such clip (pass --source)")
+    from infantpose.fileio import atomic_write_text, check_outputs
+
+    check_outputs({"--source": clip, "--bundle": bundle or DEFAULT_BUNDLE,
+                   **{f"--peer {n}": p for n, p in enumerate(peer or [])}},
+                  {"--json": json_out, "--markdown": markdown, "--plot": plot},
+                  sealed=("--source", "--bundle"))  # fmt: skip
     result = run_bench(
         bundle, clip, wanted,
         _int_list(batch, "--batch"), frames, threads, tuple(b.strip() for b in backends.split(",") if b.strip()),
@@ -673,12 +723,21 @@ def bench(
     table = rep.markdown(result)
     typer.echo(table)
     if json_out is not None:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(result, indent=2) + "\n")
+        atomic_write_text(json_out, json.dumps(result, indent=2) + "\n")
     if markdown is not None:
-        markdown.write_text(table + "\n")
+        atomic_write_text(markdown, table + "\n")
     if plot is not None:
         rep.plot(result, plot)
+
+
+def _warn_threads(threads: int) -> None:
+    """One line when more inference threads are asked for than this machine has cores (it runs slower)."""
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if threads > cores:
+        typer.echo(f"warning: --threads {threads} is more than the {cores} core(s) here: inference will be slower "
+                   "(0: all cores but one)", err=True)  # fmt: skip
 
 
 def _read_report(path: Path) -> dict:
@@ -732,18 +791,28 @@ def main() -> None:
 
     from infantpose.errors import InfantposeError
 
-    warnings.formatwarning = lambda message, *_args, **_kw: f"warning: {message}\n"  # one line, no source
+    warnings.formatwarning = lambda message, *_args, **_kw: f"warning: {_printable(str(message))}\n"
+    # Library chatter that is not about the user's input (numpy's empty-slice means, ...) stays quiet.
+    warnings.filterwarnings("ignore", category=RuntimeWarning, module="numpy")
     try:
+        signals.start()  # a signal that came while importing ends the command here
         code = app(standalone_mode=False)  # usage errors come here: one line each, below
         sys.exit(code if isinstance(code, int) else 0)
+    except (KeyboardInterrupt, typer.Abort):  # a stop signal outside a loop that stops on its own (click
+        signum = signals.received() or 2  # turns KeyboardInterrupt into Abort)
+        typer.echo(f"error: interrupted by {signals.signal_name(signum)}; nothing half-written is kept", err=True)
+        sys.exit(128 + signum)
     except UsageError as e:
+        if not e.format_message().strip():  # no command given: the help was printed
+            sys.exit(2)
         sub = e.ctx.info_name if e.ctx is not None and e.ctx.parent is not None else None
         hint = f" (infantpose {sub} --help)" if sub else " (infantpose --help)"
         typer.echo(f"error: {_printable(e.format_message())}{hint}", err=True)
         sys.exit(2)
-    except typer.Abort:
-        typer.echo("error: aborted", err=True)
-        sys.exit(130)
+    except OSError as e:  # a file the command writes or reads failed underneath it (disk full, permissions)
+        where = f"{e.filename}: " if e.filename else ""
+        typer.echo(f"error: {_printable(where + (e.strerror or type(e).__name__))}", err=True)
+        sys.exit(2)
     except InfantposeError as e:
         typer.echo(f"error: {_printable(str(e))}", err=True)
         sys.exit(2)

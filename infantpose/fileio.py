@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,14 +17,32 @@ from typing import Any
 import cv2
 import numpy as np
 
-from infantpose.errors import DatasetError
+from infantpose.errors import DatasetError, InfantposeError
+from infantpose.imagesize import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, check_image_bytes
 
 
-def read_image(path: Any) -> np.ndarray:
-    """A BGR frame from disk; DatasetError names a missing or unreadable file."""
-    img = cv2.imread(str(path))
+def read_image(path: Any, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
+    """A BGR uint8 (H, W, 3) image from disk, decoded only when its header says it has at most
+    ``max_pixels`` pixels; DatasetError names a missing, special, oversized or unreadable file."""
+    path = Path(path)
+    try:
+        st = path.stat()
+    except OSError:
+        raise DatasetError(f"{path}: missing or not a readable image") from None
+    if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block or never end
+        raise DatasetError(f"{path}: not a regular file")
+    if st.st_size > MAX_IMAGE_BYTES:
+        raise DatasetError(f"{path}: {st.st_size:,} bytes is more than an image may have ({MAX_IMAGE_BYTES:,})")
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise DatasetError(f"{path}: cannot read ({e.strerror})") from None
+    problem = check_image_bytes(data, path, max_pixels)
+    if problem is not None:
+        raise DatasetError(problem)
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if img is None:
-        raise DatasetError(f"{path}: missing or not a readable image")
+        raise DatasetError(f"{path}: not a readable image")
     return img
 
 
@@ -74,3 +93,71 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write UTF-8 ``text`` to ``path`` whole or not at all."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def check_writable(path: Path, what: str, folder: bool = False) -> None:
+    """InfantposeError (one line naming ``what``) unless ``path`` can be written: a file (or with
+    ``folder`` a folder) that is not a folder (a file), under a folder this process can create
+    files in. Nothing is created: a refused command leaves no empty folder behind."""
+    path = Path(path)
+    if not folder and (path.is_dir() or str(path).endswith(os.sep)):
+        raise InfantposeError(f"{what} {path}: is a folder; give a file name")
+    if folder and path.exists() and not path.is_dir():
+        raise InfantposeError(f"{what} {path}: is a file; give a folder")
+    probe = path if folder and path.is_dir() else path.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise InfantposeError(f"{what} {path}: {probe} is a file, not a folder")
+    try:  # os.access says yes to root on read-only or virtual file systems: try for real
+        fd, name = tempfile.mkstemp(dir=probe, prefix=".infantpose-probe.")
+        os.close(fd)
+        os.unlink(name)
+    except OSError as e:
+        raise InfantposeError(f"{what} {path}: cannot write in {probe} ({e.strerror})") from None
+
+
+def _same(a: Path, b: Path) -> bool:
+    """Whether two paths name one file: the same resolved path, or (hard links) the same inode."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_outputs(
+    inputs: dict[str, Path | None],
+    outputs: dict[str, Path | None],
+    folders: tuple[str, ...] = (),
+    sealed: tuple[str, ...] = (),
+) -> None:
+    """The one output guard of every command: InfantposeError before any work when an output
+    would replace an input (same path, symlink or hard link), land inside a sealed input folder
+    (a bundle, an image folder being read), name the same file as another output, or cannot be
+    written.
+
+    ``inputs`` and ``outputs`` map an option (``--jsonl``; "" for a positional argument) to its
+    path (None: not given; ``-``: standard output). Outputs named in ``folders`` are folders,
+    the others files; inputs named in ``sealed`` are folders nothing may be written into.
+    """
+    seen: dict[Path, str] = {}
+    for flag, out in outputs.items():
+        if out is None or str(out) == "-":
+            continue
+        out = Path(out)
+        for src_flag, src in inputs.items():
+            if src is None or str(src) == "-" or not Path(src).exists():
+                continue
+            src = Path(src)
+            name = f"the input {src}" if not src_flag else f"the input {src_flag} {src}"
+            if _same(out, src) if out.exists() else out.resolve() == src.resolve():
+                raise InfantposeError(f"{flag} {out}: would overwrite {name}")
+            if src_flag in sealed and src.is_dir() and src.resolve() in out.resolve().parents:
+                raise InfantposeError(f"{flag} {out}: would write inside {name}")
+        key = out.resolve()
+        if key in seen:
+            raise InfantposeError(f"{flag} {out}: the same file as {seen[key]}")
+        seen[key] = flag
+        check_writable(out, flag, folder=flag in folders)

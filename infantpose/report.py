@@ -156,9 +156,12 @@ def annotated_frames(video: Path, records: list[dict[str, Any]], count: int = 4)
         if i not in wanted:
             continue
         rec = records[i]
-        if rec.get("kp2d") is not None:
-            draw_box(img, np.asarray(rec["box"], float), (0, 200, 255))
-            draw_skeleton(img, np.asarray(rec["kp2d"], float), MPII, np.asarray(rec["conf"], float), 0.1)
+        if rec.get("kp2d") is not None:  # box and conf are optional in a record (older or foreign writers)
+            if rec.get("box") is not None:
+                draw_box(img, np.asarray(rec["box"], float), (0, 200, 255))
+            conf = rec.get("conf")
+            conf = np.ones(MPII.num_joints) if conf is None else np.asarray(conf, float)
+            draw_skeleton(img, np.asarray(rec["kp2d"], float), MPII, conf, 0.1)
         scale = 360 / img.shape[0]
         img = cv2.resize(img, (round(img.shape[1] * scale), 360))
         ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 85])

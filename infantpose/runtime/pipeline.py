@@ -8,6 +8,7 @@ for result in pipe.stream(Source("0")):    # a camera, file, folder or URL
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from collections import deque
@@ -68,6 +69,10 @@ class Pipeline:
         smoothing: SmoothingConfig | None = None,
         min_score: float | None = None,
     ) -> None:
+        if min_score is not None and (
+            isinstance(min_score, bool) or not isinstance(min_score, (int, float)) or not 0 <= min_score <= 1
+        ):  # NaN fails the range test too
+            raise BundleError(f"min_score must be a number from 0 to 1, not {min_score!r}")
         self.detector, self.pose, self.lifter = detector, pose, lifter
         self.joint_set = joint_set
         # Below this detector score the frame has no infant (default: the bundle's, else never).
@@ -111,6 +116,13 @@ class Pipeline:
         """
         if view is not None and view not in VIEWS:
             raise BundleError(f"view must be one of {', '.join(VIEWS)}, not {view!r}")
+        for what, value in (("precision", precision), ("fmt", fmt), ("device", device)):
+            if not isinstance(value, str):
+                raise BundleError(f"{what} must be a string, not {type(value).__name__}")
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
+            raise BundleError(f"threads must be an integer >= 0 (0: all cores but one), not {threads!r}")
+        if path is not None and not isinstance(path, (str, Path)):
+            raise BundleError(f"the bundle must be a folder path, not {type(path).__name__}")
         root = Path(path) if path is not None else DEFAULT_BUNDLE
         if path is None and not (root / "manifest.json").is_file():
             raise BundleError(f"{root}: no default bundle is installed; pass --bundle")
@@ -167,10 +179,15 @@ class Pipeline:
     ) -> FrameResult:
         """Process one BGR frame (H, W, 3) uint8 captured at ``t`` seconds."""
         check_frame(frame)
+        if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t)):
+            # checked before any state changes: one NaN time must not poison the filters for later frames
+            raise ValueError(f"t must be a finite number of seconds, not {t!r}")
+        if index is not None and (isinstance(index, bool) or not isinstance(index, (int, np.integer))):
+            raise ValueError(f"index must be an integer, not {index!r}")
         start = time.perf_counter()
         self.last_frame = frame
-        t = time.time() if t is None else t
-        index = self._index if index is None else index
+        t = time.time() if t is None else float(t)
+        index = self._index if index is None else int(index)
         self._index = index + 1
         h, w = frame.shape[:2]
         ms: dict[str, float] = {}

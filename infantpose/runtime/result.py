@@ -48,17 +48,28 @@ class FrameResult:
         return self.kp2d is not None
 
     def to_json(self) -> dict[str, Any]:
-        """The JSONL record (numbers rounded: 0.01 px, 0.1 mm, 0.001 confidence)."""
+        """The JSONL record (numbers rounded: 0.01 px, 0.1 mm, 0.001 confidence); a value that is not
+        finite is null (NaN is not JSON)."""
         return {
             "frame": self.frame,
             "source": self.source,
-            "t": round(self.t, 6),
-            "box": None if self.box is None else [round(float(v), 2) for v in self.box],
-            "score": None if self.score is None else round(float(self.score), 4),
+            "t": _rounded(self.t, 6),
+            "box": _rounded(self.box, 2),
+            "score": _rounded(self.score, 4),
             "tracked": self.tracked,
-            # float64 first: a rounded float32 prints as 0.968999981880188.
-            "kp2d": None if self.kp2d is None else np.round(np.asarray(self.kp2d, np.float64), 2).tolist(),
-            "conf": None if self.conf is None else np.round(np.asarray(self.conf, np.float64), 3).tolist(),
-            "kp3d": None if self.kp3d is None else np.round(np.asarray(self.kp3d, np.float64), 1).tolist(),
-            "ms": {k: round(v, 3) for k, v in self.ms.items()},
+            "kp2d": _rounded(self.kp2d, 2),
+            "conf": _rounded(self.conf, 3),
+            "kp3d": _rounded(self.kp3d, 1),
+            "ms": {k: _rounded(v, 3) for k, v in self.ms.items()},
         }
+
+
+def _rounded(value: Any, digits: int) -> Any:
+    """A number or array as JSON: rounded (float64 first: a rounded float32 prints as 0.968999981880188),
+    nested lists for arrays, None for None and for every value that is not finite."""
+    if value is None:
+        return None
+    a = np.round(np.asarray(value, np.float64), digits)
+    if a.ndim == 0:
+        return float(a) if np.isfinite(a) else None
+    return np.where(np.isfinite(a), a, None).tolist()

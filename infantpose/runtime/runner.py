@@ -4,8 +4,6 @@ one even if another fails, so the mp4 stays playable and JSONL/CSV end on a whol
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +12,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from infantpose import signals
 from infantpose.errors import InfantposeError
 from infantpose.runtime.overlay import annotate
 from infantpose.runtime.pipeline import Pipeline
@@ -88,35 +87,6 @@ class RunSummary:
         return "\n".join(lines)
 
 
-STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
-
-
-class _StopFlag:
-    """SIGINT/SIGTERM/SIGHUP set a flag the loop checks and stop the source's waiting (main thread only)."""
-
-    def __init__(self, on_stop: Any = None) -> None:
-        self.stop = threading.Event()
-        self.signal: int | None = None
-        self._on_stop = on_stop
-        self._old: dict[int, Any] = {}
-
-    def _handle(self, signum: int, _frame: Any) -> None:
-        self.signal = self.signal or signum
-        self.stop.set()
-        if self._on_stop is not None:
-            self._on_stop()  # a source waiting for a stalled stream returns now
-
-    def __enter__(self) -> _StopFlag:
-        if threading.current_thread() is threading.main_thread():
-            for sig in STOP_SIGNALS:
-                self._old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self._old.items():
-            signal.signal(sig, handler)
-
-
 def run(
     pipeline: Pipeline,
     source: Source,
@@ -154,7 +124,7 @@ def run(
             sinks.append(window)
         need_overlay = outputs.video is not None or show
         start = time.perf_counter()
-        with _StopFlag(source.stop) as flag:
+        with signals.cooperative(source.stop) as stop:
             for result in pipeline.stream(source, max_frames):
                 frame = None
                 annotated = None
@@ -170,9 +140,9 @@ def run(
                 summary.seconds = time.perf_counter() - start
                 if on_result is not None:
                     on_result(result)
-                if flag.stop.is_set() or (window is not None and window.quit):
+                if stop.is_set() or (window is not None and window.quit):
                     break
-            summary.interrupted, summary.signal = flag.stop.is_set(), flag.signal
+            summary.interrupted, summary.signal = stop.is_set(), signals.received()
     finally:
         source.close()
         for sink in sinks:  # every sink is finalised, whatever another one does

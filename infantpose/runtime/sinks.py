@@ -147,7 +147,10 @@ class VideoSink:
         self.encoder: Any = None  # imageio-ffmpeg's generator, fed BGR frames
         self.size: tuple[int, int] | None = None
         self.resized = 0
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise InfantposeError(f"{path}: cannot write ({e.strerror})") from None
 
     def _open(self, w: int, h: int) -> None:
         self.size = (w, h)
@@ -215,6 +218,11 @@ class WindowSink:
             cv2.destroyWindow(self.title)
 
 
+def sidecar_path(path: Path) -> Path:
+    """``NAME.meta.json`` beside the JSONL/CSV output ``path``."""
+    return path.with_name(path.stem + ".meta.json")
+
+
 def write_sidecar(path: Path, pipeline: Any, source: Any) -> Path:
     """``NAME.meta.json`` beside a JSONL/CSV output: joint names and order, units, axes, what produced it
     (bundle and its manifest's sha256, precision, view) and from what (the source, credentials redacted)."""
@@ -232,6 +240,9 @@ def write_sidecar(path: Path, pipeline: Any, source: Any) -> Path:
         "infantpose": __version__,
         **pipeline.info,
     }  # fmt: skip
-    side = path.with_name(path.stem + ".meta.json")
-    atomic_write_text(side, json.dumps(meta, indent=2) + "\n")
+    side = sidecar_path(path)
+    try:
+        atomic_write_text(side, json.dumps(meta, indent=2) + "\n")
+    except OSError as e:
+        raise InfantposeError(f"{side}: cannot write ({e.strerror})") from None
     return side

@@ -14,11 +14,13 @@ import http.client
 import math
 import os
 import re
+import stat
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,41 +30,21 @@ from typing import Any
 import cv2
 import numpy as np
 
-from infantpose.errors import InfantposeError
+from infantpose.errors import DatasetError, InfantposeError
+from infantpose.fileio import read_image
+from infantpose.imagesize import MAX_IMAGE_PIXELS, jpeg_size
+
+__all__ = ["MAX_FRAME_PIXELS", "Frame", "Source", "jpeg_size", "redact_url"]
 
 # FFmpeg (inside OpenCV) prints to stderr on its own, URLs included: keep it quiet.
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
-# Network frames larger than this many pixels are skipped (counted as corrupt) before decoding:
-# a 12000 x 12000 JPEG alone would take 432 MB. 8K UHD (7680 x 4320) passes.
-MAX_FRAME_PIXELS = 40_000_000
+# Frames (network frames, image files) larger than this many pixels are skipped (counted as
+# corrupt) before decoding: a 12000 x 12000 JPEG alone would take 432 MB. 8K UHD passes.
+MAX_FRAME_PIXELS = MAX_IMAGE_PIXELS
 # A network stream that delivers no decodable frame for this many seconds is treated as stalled.
 READ_DEADLINE_S = 5.0
-
-
-def jpeg_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from a JPEG's start-of-frame header, without decoding; None if absent."""
-    i = 2
-    while i + 9 <= len(data):
-        if data[i] != 0xFF:
-            return None
-        marker = data[i + 1]
-        if marker == 0xFF:  # fill byte
-            i += 1
-            continue
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # markers without a length
-            i += 2
-            continue
-        length = int.from_bytes(data[i + 2 : i + 4], "big")
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            h = int.from_bytes(data[i + 5 : i + 7], "big")
-            w = int.from_bytes(data[i + 7 : i + 9], "big")
-            return w, h
-        if length < 2:
-            return None
-        i += 2 + length
-    return None
 
 
 def split_credentials(url: str) -> tuple[str, str | None, str | None]:
@@ -86,8 +68,19 @@ def _http_open(url: str, timeout: float) -> Any:
     return urllib.request.urlopen(req, timeout=timeout)
 
 
+# Query or fragment parameters whose names look like credentials (password=, pwd=, token=, ...).
+_SECRET_PARAM = re.compile(r"(?i)(pass|pwd|secret|token|auth|key|sig|cred|session|user|login)")
+_PARAM = re.compile(r"([?#&;])([^=&;#?]*)=([^&;#]*)")
+
+
+def _hide_param(m: re.Match) -> str:
+    sep, name, _value = m.groups()
+    return f"{sep}{name}=***" if _SECRET_PARAM.search(urllib.parse.unquote(name)) else m.group(0)
+
+
 def redact_url(url: str) -> str:
-    """The URL with any user:password@ replaced by ***@ (for logs and errors), control characters escaped.
+    """The URL for logs and errors: user:password@ replaced by ***@, credential-like query and fragment
+    values (``?user=admin&password=...``, ``?pwd=``, ``#token=``) by ***, control characters escaped.
 
     The credentials end at the *last* ``@`` before the host (:func:`split_credentials`), so
     passwords holding ``/``, ``:`` or ``@`` are hidden whole.
@@ -95,6 +88,9 @@ def redact_url(url: str) -> str:
     clean, user, _ = split_credentials(url)
     if user is not None:
         clean = clean.replace("://", "://***@", 1)
+    query = re.search(r"[?#]", clean) if "://" in clean else None
+    if query is not None:
+        clean = clean[: query.start()] + _PARAM.sub(_hide_param, clean[query.start() :])
     return clean.encode("unicode_escape").decode("ascii")
 
 
@@ -196,6 +192,14 @@ def numbered_frames(names: list[str]) -> bool:
     return bool(np.any((steps > 0).all(axis=0) & (steps == steps[:1]).all(axis=0)))
 
 
+def _regular(path: Path) -> bool:
+    """Whether ``path`` is (or links to) a regular file; False for FIFOs, devices, broken or looping links."""
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except (OSError, RuntimeError):
+        return False
+
+
 class _Images(_Reader):
     """Sorted image files of a folder; unreadable files are skipped (and counted).
 
@@ -203,8 +207,11 @@ class _Images(_Reader):
     are a recording, anything else a set of unrelated photos (``Source(mode=...)`` overrides).
     """
 
-    def __init__(self, folder: Path, stats: SourceStats) -> None:
-        self.files = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=frame_order)
+    def __init__(self, folder: Path, stats: SourceStats, max_pixels: int = MAX_FRAME_PIXELS) -> None:
+        # Regular files only: a FIFO would block the reader for ever, a symlink loop cannot be read.
+        self.files = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and _regular(p)),
+                            key=frame_order)  # fmt: skip
+        self.max_pixels = max_pixels
         if not self.files:
             sequences = sorted(p.name for p in folder.iterdir() if (p / "rgb").is_dir())
             if sequences:  # a MINI-RGBD dataset's root: its recordings are one level down
@@ -220,9 +227,10 @@ class _Images(_Reader):
         while self.i < len(self.files):
             path = self.files[self.i]
             self.i += 1
-            img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if img is not None:
-                return img, path.name
+            try:  # the header's size first: a 1 MB PNG may claim 20000 x 20000 pixels
+                return read_image(path, self.max_pixels), path.name
+            except DatasetError as e:
+                warnings.warn(f"skipped {e}", stacklevel=1)
             self.stats.corrupt += 1
         return None, None
 
@@ -260,8 +268,8 @@ class _MJPEG(_Reader):
             if start >= 0 and end >= 0:
                 jpg, self.buf = self.buf[start : end + 2], self.buf[end + 2 :]
                 size = jpeg_size(jpg)
-                if size is not None and size[0] * size[1] > self.max_pixels:
-                    self.stats.corrupt += 1  # refused before decoding: memory stays bounded
+                if size is None or size[0] * size[1] > self.max_pixels:
+                    self.stats.corrupt += 1  # refused before decoding (an unreadable size too): memory stays bounded
                     continue
                 img = cv2.imdecode(np.frombuffer(jpg, np.uint8), cv2.IMREAD_COLOR)
                 if img is None:
@@ -297,6 +305,13 @@ def _open_stream(url: str, timeout: float = READ_DEADLINE_S) -> Any:
 SOURCE_MODES = ("auto", "video", "stills")
 
 
+def _positive(value: Any, what: str) -> float:
+    """``value`` as a finite positive float; InfantposeError naming ``what`` otherwise (strings, NaN, bools)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise InfantposeError(f"{what} must be a positive number, not {value!r}")
+    return float(value)
+
+
 class Source:
     """Frames from any supported source, captured in a background thread.
 
@@ -323,16 +338,17 @@ class Source:
         camera_size: tuple[int, int] | None = None,
         camera_fps: float | None = None,
     ) -> None:
+        if isinstance(spec, os.PathLike):
+            spec = os.fspath(spec)
+        if not isinstance(spec, (str, int)) or isinstance(spec, bool):
+            raise InfantposeError(f"the source must be a camera index, path or URL, not {type(spec).__name__}")
         if mode not in SOURCE_MODES:
             raise InfantposeError(f"unknown source mode {mode!r} (choose {', '.join(SOURCE_MODES)})")
-        if not (isinstance(reconnect_timeout, (int, float)) and math.isfinite(reconnect_timeout)) or (
-            reconnect_timeout <= 0
-        ):
-            raise InfantposeError(f"the reconnect timeout must be a positive number of seconds: {reconnect_timeout}")
-        if not math.isfinite(read_timeout) or read_timeout <= 0:
-            raise InfantposeError(f"the read timeout must be a positive number of seconds: {read_timeout}")
-        if max_pixels < 1:
-            raise InfantposeError(f"the frame-size cap must be at least 1 pixel, not {max_pixels}")
+        reconnect_timeout = _positive(reconnect_timeout, "the reconnect timeout (s)")
+        read_timeout = _positive(read_timeout, "the read timeout (s)")
+        max_pixels = int(_positive(max_pixels, "the frame-size cap (pixels)"))
+        if camera_fps is not None:
+            camera_fps = _positive(camera_fps, "the camera frame rate")
         self.stats = SourceStats()
         self.reconnect_timeout = float(reconnect_timeout)
         self.max_pixels, self.read_timeout = int(max_pixels), float(read_timeout)
@@ -369,7 +385,7 @@ class Source:
         path = Path(spec)
         if path.is_dir():  # before camera indices: a folder called "7" is a folder
             rgb = path / "rgb"
-            return _Images(rgb if rgb.is_dir() else path, self.stats)
+            return _Images(rgb if rgb.is_dir() else path, self.stats, self.max_pixels)
         if path.is_file():
             return _Capture(str(path), live=False, label=str(path))
         if spec.isdigit():
@@ -399,6 +415,10 @@ class Source:
                     pass
                 continue
             last_ok, backoff = time.monotonic(), 0.25
+            if img.ndim < 2 or img.shape[0] < 2 or img.shape[1] < 2:  # nothing to find a pose in
+                self.stats.corrupt += 1
+                warnings.warn(f"skipped {name or 'a frame'}: {img.shape[1]}x{img.shape[0]} pixels", stacklevel=1)
+                continue
             t = time.time() if self.live else index / (self.fps or 30.0)
             frame = Frame(index, img, t, name)
             index += 1

@@ -28,6 +28,10 @@ def is_finite_number(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
+# The largest side of a network input a manifest may declare (px); the shipped networks use at most 256.
+MAX_INPUT_SIDE = 2048
+
+
 class ParamsReader:
     """Reads one stage's params dict key by key; every problem is a :class:`ParamsError` naming the key.
 
@@ -84,11 +88,12 @@ class ParamsReader:
         return tuple(float(x) for x in v)
 
     def size(self, key: str) -> tuple[int, int]:
-        """(width, height) of a network input: two positive integers."""
+        """(width, height) of a network input: two integers from 8 to MAX_INPUT_SIDE px (a hostile
+        manifest must not make the runtime allocate gigabytes per frame)."""
         v = self._get(key, _REQUIRED)
         ok = isinstance(v, (list, tuple)) and len(v) == 2
-        if not ok or any(isinstance(x, bool) or not isinstance(x, int) or x < 1 for x in v):
-            raise self.fail(key, "a list of 2 positive integers (width, height)")
+        if not ok or any(isinstance(x, bool) or not isinstance(x, int) or not 8 <= x <= MAX_INPUT_SIDE for x in v):
+            raise self.fail(key, f"a list of 2 integers from 8 to {MAX_INPUT_SIDE} (width, height in px)")
         return int(v[0]), int(v[1])
 
     def choice(self, key: str, options: tuple, default: Any = _REQUIRED) -> Any:
