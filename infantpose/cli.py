@@ -418,6 +418,12 @@ def batch(
                     ray_address=ray)  # fmt: skip
     typer.echo(f"{len(res['done'])} processed, {len(res['skipped'])} already done, {len(res['failed'])} failed; "
                f"study table: {out / 'study.csv'}")  # fmt: skip
+    if res["signal"] is not None:
+        from infantpose.signals import signal_name
+
+        typer.echo(f"interrupted by {signal_name(res['signal'])}: {len(res['stopped'])} recording(s) not done; "
+                   "the same command resumes the study", err=True)  # fmt: skip
+        raise typer.Exit(128 + res["signal"])
     if res["failed"]:
         raise typer.Exit(1)
 

@@ -82,7 +82,8 @@ def _read_json(path: Path) -> Any:
 
 
 def read_coco(path: Path) -> CocoSet:
-    """Read a COCO keypoint file; one clear error for anything that is not one."""
+    """Read a COCO keypoint file; one clear DatasetError for anything that is not one (a field of the
+    wrong type, a non-finite coordinate, an image name that leaves the image folder)."""
     doc = _read_json(path)
     keys = ("images", "annotations", "categories")
     if not isinstance(doc, dict) or not all(isinstance(doc.get(k), list) for k in keys):
@@ -91,26 +92,53 @@ def read_coco(path: Path) -> CocoSet:
     if not cats:
         raise DatasetError(f"{path}: no category with 'keypoints' (not a COCO keypoint file)")
     names = tuple(str(n) for n in cats[0]["keypoints"])
-    k = len(names)
+    cat_id = cats[0].get("id")  # a file with one category may leave its id out
     anns: dict[int, dict] = {}
-    for a in doc["annotations"]:
-        if isinstance(a, dict) and a.get("category_id", cats[0]["id"]) == cats[0]["id"]:
-            anns.setdefault(a.get("image_id"), a)  # one infant per image: the first annotation
+    for n, a in enumerate(doc["annotations"]):
+        if not isinstance(a, dict):
+            raise DatasetError(f"{path}: annotation {n} is not an object")
+        if cat_id is None or a.get("category_id", cat_id) == cat_id:
+            anns.setdefault(_int_id(a.get("image_id"), f"{path}: annotation {n} image_id"), a)  # the first one
     images = []
-    for im in doc["images"]:
-        a = anns.get(im.get("id")) if isinstance(im, dict) else None
-        if a is None:
-            continue
-        kp = np.asarray(a.get("keypoints", []), float)
-        if kp.size != 3 * k:
-            raise DatasetError(f"{path}: annotation {a.get('id')} has {kp.size} keypoint values, expected {3 * k}")
-        kp = kp.reshape(k, 3)
-        bw, bh = (a.get("bbox") or [0, 0, 0, 0])[2:4]
-        area = float(a.get("area") or bw * bh or _keypoint_area(kp))
-        images.append(CocoImage(int(im["id"]), str(im["file_name"]), (int(im["width"]), int(im["height"])), kp, area))
+    for n, im in enumerate(doc["images"]):
+        if not isinstance(im, dict):
+            raise DatasetError(f"{path}: image {n} is not an object")
+        image_id = _int_id(im.get("id"), f"{path}: image {n} id")
+        if image_id in anns:
+            images.append(_coco_image(im, image_id, anns[image_id], len(names), f"{path}: image {n}"))
     if not images:
         raise DatasetError(f"{path}: no image has a keypoint annotation")
     return CocoSet(names, tuple(images))
+
+
+def _int_id(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DatasetError(f"{what} must be an integer, not {value!r:.40}")
+    return value
+
+
+def _coco_image(im: dict, image_id: int, a: dict, k: int, what: str) -> CocoImage:
+    """One image and its annotation, every field checked (DatasetError naming ``what``)."""
+    try:
+        kp = np.asarray(a.get("keypoints", []), np.float64)
+        size = (int(im["width"]), int(im["height"]))
+        bbox = np.asarray(a.get("bbox") or [0, 0, 0, 0], np.float64)
+        area = float(a.get("area") or 0)
+    except KeyError as e:
+        raise DatasetError(f"{what} has no {e.args[0]!r}") from None
+    except (TypeError, ValueError):
+        raise DatasetError(f"{what}: keypoints, bbox, area, width and height must be numbers") from None
+    if kp.shape != (3 * k,):
+        raise DatasetError(f"{what}: its annotation has {kp.size} keypoint values, expected {3 * k}")
+    if bbox.shape != (4,):
+        raise DatasetError(f"{what}: bbox has {bbox.size} numbers, expected 4 (x, y, width, height)")
+    if not (np.isfinite(kp).all() and np.isfinite(bbox).all() and np.isfinite(area)) or min(size) < 1:
+        raise DatasetError(f"{what}: a coordinate, area or size is not a finite positive number")
+    file = im.get("file_name")
+    if not isinstance(file, str) or not file or Path(file).is_absolute() or ".." in Path(file).parts:
+        raise DatasetError(f"{what}: file_name {file!r:.80} must be a path inside the image folder")
+    kp = kp.reshape(k, 3)
+    return CocoImage(image_id, file, size, kp, area or float(bbox[2] * bbox[3]) or _keypoint_area(kp))
 
 
 def _keypoint_area(kp: np.ndarray) -> float:
@@ -148,15 +176,22 @@ def pck_torso(pred: np.ndarray, gt: np.ndarray, names: list[str], factor: float 
     return correct
 
 
+def require_pycocotools() -> None:
+    """InfantposeError in one line when pycocotools (OKS AP) is not installed: checked before any work."""
+    import importlib.util
+
+    if importlib.util.find_spec("pycocotools") is None:
+        raise InfantposeError("OKS AP needs pycocotools: pip install 'infantpose[eval]'")
+
+
 def oks_ap(gt: CocoSet, pred: np.ndarray, scores: np.ndarray, joints: list[tuple[int, int, str]]) -> dict[str, float]:
     """OKS AP / AP50 / AP75 from pycocotools over ``joints`` (predictions (N, K_ours, 2) px)."""
-    try:
-        from pycocotools.coco import COCO
-        from pycocotools.cocoeval import COCOeval
-    except ImportError:
-        raise InfantposeError("OKS AP needs pycocotools: pip install 'infantpose[eval]'") from None
+    require_pycocotools()
     import contextlib
     import io
+
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
 
     names = [c for _, _, c in joints]
     cat = {"id": 1, "name": "infant", "keypoints": names, "skeleton": []}
@@ -209,15 +244,31 @@ def evaluate_coco(
     read: Callable[[Path], np.ndarray],
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Run ``predict`` (BGR image -> (J, 2) px MPII joints, detector score) on every image and score it."""
-    preds, scores = [], []
+    """Run ``predict`` (BGR image -> (J, 2) px MPII joints, detector score) on every image and score it.
+
+    An image that cannot be read (missing, oversized, not an image) is one warning line and counts
+    as a miss; the report lists it under ``unreadable``."""
+    import warnings
+
+    preds, scores, unreadable = [], [], []
+    root = images.resolve()
     for n, im in enumerate(gt.images):
-        kp, score = predict(read(images / im.file))
+        path = images / im.file
+        try:
+            if root not in path.resolve().parents:  # a symlink out of the folder is refused too
+                raise DatasetError(f"{path}: lies outside {images}")
+            kp, score = predict(read(path))
+        except DatasetError as e:
+            warnings.warn(f"{e}; counted as a miss", stacklevel=2)
+            unreadable.append(im.file)
+            kp, score = np.full((MPII.num_joints, 2), np.nan), 0.0
         preds.append(kp)
         scores.append(score)
         if progress is not None:
             progress(n + 1, len(gt.images))
-    return score_coco(gt, np.stack(preds), np.asarray(scores, float), "detector on every image, no tracking")
+    report = score_coco(gt, np.stack(preds), np.asarray(scores, float), "detector on every image, no tracking")
+    report["unreadable"] = unreadable
+    return report
 
 
 def score_coco(gt: CocoSet, pred: np.ndarray, scores: np.ndarray, source: str) -> dict[str, Any]:

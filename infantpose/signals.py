@@ -68,7 +68,7 @@ def start() -> None:
 
 
 def signal_name(signum: int) -> str:
-    """"SIGINT" for 2, and so on."""
+    """ "SIGINT" for 2, and so on."""
     return signal.Signals(signum).name
 
 

@@ -88,7 +88,7 @@ def test_a_study_killed_mid_way_finishes_the_rest_when_run_again(tmp_path):
     proc.wait(timeout=30)
     done_before = len(list(out.glob("*.jsonl")))
     assert 1 <= done_before < 4
-    res = _batch(study, out)
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)  # the same settings: a resume
     assert res.returncode == 0, res.stderr
     assert f"{4 - done_before} processed, {done_before} already done, 0 failed" in res.stdout
     assert len(list(out.glob("*.jsonl"))) == 4 and not list(out.glob("*.partial"))

@@ -288,3 +288,14 @@ def test_fine_tuning_on_a_2d_network_mixes_in_the_pose_bank_moved_to_its_convent
     ck = load_checkpoint(out / "last.pt")
     assert ck["data"]["pose_bank"]["2d"] == "moved to the 2D stage's convention"
     assert ck["params"].joint_set == MPII.name
+
+
+def test_a_dataset_without_validation_frames_is_one_clear_error(tmp_path):
+    # What `infantpose synth --sequences 2` writes: every sequence trains, none validates.
+    from infantpose.errors import InfantposeError
+
+    make_minirgbd(tmp_path, sequences=("01", "02"), frames=2)
+    (tmp_path / "dataset.json").write_text('{"splits": {"train": ["01", "02"], "val": [], "test": []}}')
+    for stage in ("detector", "pose2d", "lifter"):
+        with pytest.raises(InfantposeError, match="'val' split has no frames"):
+            train(stage, tmp_path, "edge", tmp_path / f"run_{stage}", epochs=1, max_steps=1, progress=False)

@@ -99,6 +99,12 @@ def train(
     for extra in extra_data or []:  # every sequence of an extra set is training data; names kept apart
         train_s += [replace(s, sequence=f"{extra.name}/{s.sequence}") for s in D.load_samples(extra, "all", dataset)]
     val_s = _spread(D.load_samples(data, val_split, dataset), VAL_LIMIT)
+    for split, samples in ((train_split, train_s), (val_split, val_s)):
+        if not samples:  # validation picks the best epoch: training without it would ship an unchecked model
+            raise InfantposeError(
+                f"{data}: the {split!r} split has no frames; training needs frames in both {train_split!r} and "
+                f"{val_split!r} (e.g. infantpose synth --sequences 4 or more, or a dataset.json 'splits' table)"
+            )
     # The lifter's params are complete (input statistics) only once its data is read (_lifter_data).
     params = {**r["params"], "arch": r["arch"]} if stage == "lifter" else recipe_params(stage, r, f"recipe {recipe!r}")
     extra: dict[str, Any] = {
