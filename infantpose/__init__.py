@@ -12,7 +12,6 @@ from typing import Any
 __version__ = "0.1.0"
 
 
-
 def __getattr__(name: str) -> Any:
     if name == "Pipeline":
         from infantpose.runtime.pipeline import Pipeline

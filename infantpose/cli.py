@@ -378,8 +378,11 @@ def analyze(
     from infantpose.analysis import analyze as run_analysis
     from infantpose.fileio import check_outputs
 
-    check_outputs({"": results, "--video": video},
-                  {"--out": out, **{f"--out ({name})": out / name for name in OUTPUT_FILES}}, folders=("--out",))
+    check_outputs(
+        {"": results, "--video": video},
+        {"--out": out, **{f"--out ({name})": out / name for name in OUTPUT_FILES}},
+        folders=("--out",),
+    )
     missing = []
     if c3d is None:
         c3d = importlib.util.find_spec("c3d") is not None

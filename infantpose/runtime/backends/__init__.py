@@ -46,7 +46,8 @@ def load_backend(
 
         sealed = artifact is not None and not artifact.external
         backend = OnnxRuntimeBackend(path, resolve_device(device), threads, sealed=sealed,
-                                     sha256=artifact.sha256 if artifact is not None else None)  # fmt: skip
+                                     sha256=artifact.sha256 if artifact is not None else None,
+                                     external=set(artifact.external) if artifact is not None else None)  # fmt: skip
     else:
         raise InfantposeError(f"{path}: unknown model format {fmt!r}")
     if artifact is not None:

@@ -47,6 +47,20 @@ _ORT_DTYPES = {
 }
 
 
+def _check_external(path: str | Path, model: bytes, hashed: set[str]) -> None:
+    """BundleError unless every external-data file ``model`` names is in ``hashed`` (the manifest's list)."""
+    from infantpose.onnxfiles import onnx_external_files
+
+    try:
+        named = onnx_external_files(model)
+    except ValueError as e:
+        raise BundleError(f"{path}: not a readable ONNX model ({e})") from None
+    unlisted = sorted(named - hashed)
+    if unlisted:
+        raise BundleError(f"{path}: reads external data {', '.join(map(repr, unlisted))} that the manifest does not "
+                          "hash; the model is refused")  # fmt: skip
+
+
 class OnnxRuntimeBackend(Closing):
     """An ``onnxruntime.InferenceSession`` over one model file.
 
@@ -61,7 +75,13 @@ class OnnxRuntimeBackend(Closing):
     """
 
     def __init__(
-        self, path: str | Path, device: str = "cpu", threads: int = 0, sealed: bool = False, sha256: str | None = None
+        self,
+        path: str | Path,
+        device: str = "cpu",
+        threads: int = 0,
+        sealed: bool = False,
+        sha256: str | None = None,
+        external: set[str] | None = None,
     ) -> None:
         import onnxruntime as ort
 
@@ -87,6 +107,8 @@ class OnnxRuntimeBackend(Closing):
                 raise BundleError(f"{path}: cannot read the model ({e.strerror})") from None
             if sha256 and hashlib.sha256(model).hexdigest() != sha256:
                 raise BundleError(f"{path}: sha256 does not match the manifest (file modified or corrupt)")
+            if external is not None:  # every file the model reads must be one the manifest hashes
+                _check_external(path, model, external)
             if not sealed:
                 model = str(path)
         try:
