@@ -563,9 +563,9 @@ def _check_outputs(source: str, bundle: Path | None, outputs: dict[str, Path | N
     local = "://" not in source and not source.isdigit()
     inputs = {"": Path(source) if local else None, "--bundle": bundle or DEFAULT_BUNDLE}
     files = dict(outputs)
-    for flag in ("--jsonl", "--csv"):
-        if outputs.get(flag) not in (None, STDOUT):
-            files[f"{flag} (its sidecar)"] = sidecar_path(outputs[flag])
+    sidecars = {sidecar_path(outputs[f]): f for f in ("--csv", "--jsonl") if outputs.get(f) not in (None, STDOUT)}
+    for path, flag in sidecars.items():  # r.jsonl and r.csv share r.meta.json (the same content)
+        files[f"{flag} (its sidecar)"] = path
     check_outputs(inputs, files, sealed=("", "--bundle"))
 
 

@@ -18,7 +18,11 @@ import cv2
 import numpy as np
 
 from infantpose.errors import DatasetError, InfantposeError
-from infantpose.imagesize import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, check_image_bytes
+from infantpose.imagesize import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, image_size
+
+
+class ImageTooLarge(DatasetError):
+    """An image file over the pixel or byte cap: refused before decoding."""
 
 
 def read_image(path: Any, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
@@ -32,14 +36,16 @@ def read_image(path: Any, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
     if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block or never end
         raise DatasetError(f"{path}: not a regular file")
     if st.st_size > MAX_IMAGE_BYTES:
-        raise DatasetError(f"{path}: {st.st_size:,} bytes is more than an image may have ({MAX_IMAGE_BYTES:,})")
+        raise ImageTooLarge(f"{path}: {st.st_size:,} bytes is more than an image may have ({MAX_IMAGE_BYTES:,})")
     try:
         data = path.read_bytes()
     except OSError as e:
         raise DatasetError(f"{path}: cannot read ({e.strerror})") from None
-    problem = check_image_bytes(data, path, max_pixels)
-    if problem is not None:
-        raise DatasetError(problem)
+    size = image_size(data)
+    if size is None or min(size) < 1:
+        raise DatasetError(f"{path}: not a JPEG, PNG or BMP with a readable size")
+    if size[0] * size[1] > max_pixels:
+        raise ImageTooLarge(f"{path}: {size[0]}x{size[1]} pixels is more than the cap of {max_pixels:,}")
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if img is None:
         raise DatasetError(f"{path}: not a readable image")

@@ -8,7 +8,6 @@ treat as a refusal, never as "no limit".
 from __future__ import annotations
 
 import struct
-from pathlib import Path
 
 # Frames and photos larger than this many pixels are refused before decoding. 8K UHD (7680 x 4320) passes.
 MAX_IMAGE_PIXELS = 40_000_000
@@ -68,17 +67,4 @@ def image_size(data: bytes) -> tuple[int, int] | None:
         size = reader(data)
         if size is not None:
             return size
-    return None
-
-
-def check_image_bytes(data: bytes, what: str | Path, max_pixels: int = MAX_IMAGE_PIXELS) -> str | None:
-    """Why an encoded image must not be decoded (one phrase naming ``what``), or None when it may be."""
-    size = image_size(data)
-    if size is None:
-        return f"{what}: not a JPEG, PNG or BMP with a readable size"
-    w, h = size
-    if w < 1 or h < 1:
-        return f"{what}: the header says {w}x{h} pixels"
-    if w * h > max_pixels:
-        return f"{what}: {w}x{h} pixels is more than the cap of {max_pixels:,}"
     return None

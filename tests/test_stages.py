@@ -110,7 +110,7 @@ def test_bad_pose_params_name_the_key():
     for change, words in (
         ({"joint_regressor": [[0.5, float("nan")]]}, "'joint_regressor' must be a list of rows of finite numbers"),
         ({"joint_regressor": [[1.0]]}, "one weight per heatmap joint"),
-        ({"input_size": [256, 0]}, "'input_size' must be a list of 2 positive integers"),
+        ({"input_size": [256, 0]}, "'input_size' must be a list of 2 integers from 8 to 2048"),
         ({"upright": "yes"}, "'upright' must be true or false"),
         ({"refine": -1}, "'refine' must be an integer >= 0"),
         ({"keypoint_box": 0}, "'keypoint_box' must be a number > 0"),

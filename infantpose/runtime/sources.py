@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 
 from infantpose.errors import DatasetError, InfantposeError
-from infantpose.fileio import read_image
+from infantpose.fileio import ImageTooLarge, read_image
 from infantpose.imagesize import MAX_IMAGE_PIXELS, jpeg_size
 
 __all__ = ["MAX_FRAME_PIXELS", "Frame", "Source", "jpeg_size", "redact_url"]
@@ -229,8 +229,10 @@ class _Images(_Reader):
             self.i += 1
             try:  # the header's size first: a 1 MB PNG may claim 20000 x 20000 pixels
                 return read_image(path, self.max_pixels), path.name
-            except DatasetError as e:
+            except ImageTooLarge as e:  # said, not only counted: the user may want to resize it
                 warnings.warn(f"skipped {e}", stacklevel=1)
+            except DatasetError:
+                pass  # not an image: counted as corrupt in the run's summary
             self.stats.corrupt += 1
         return None, None
 

@@ -57,8 +57,8 @@ def _check_external(path: str | Path, model: bytes, hashed: set[str]) -> None:
         raise BundleError(f"{path}: not a readable ONNX model ({e})") from None
     unlisted = sorted(named - hashed)
     if unlisted:
-        raise BundleError(f"{path}: reads external data {', '.join(map(repr, unlisted))} that the manifest does not "
-                          "hash; the model is refused")  # fmt: skip
+        raise BundleError(f"{path}: reads external-data files {', '.join(map(repr, unlisted))} that the manifest "
+                          "does not hash; the model is refused")  # fmt: skip
 
 
 class OnnxRuntimeBackend(Closing):
