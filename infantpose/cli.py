@@ -542,9 +542,38 @@ def _pipeline(
 
 
 VIDEO_OUT_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi")
+IMAGE_OUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
 
-def _check_outputs(source: str, bundle: Path | None, outputs: dict[str, Path | None]) -> None:
+def _out_kind(source: str, out: Path | None) -> str | None:
+    """What ``--out`` asks for: "video" (a video name), "image" (one annotated photo: the source is a photo)
+    or "images" (a folder: one annotated image per photo of the source); one line for anything else."""
+    from infantpose.errors import InfantposeError
+
+    if out is None:
+        return None
+    src = Path(source)
+    photos = "://" not in source and (src.is_dir() or (src.is_file() and src.suffix.lower() in IMAGE_OUT_SUFFIXES))
+    suffix = out.suffix.lower()
+    if str(out) == "-":
+        raise InfantposeError("--out -: the video needs a file name")
+    if suffix in VIDEO_OUT_SUFFIXES and not out.is_dir():
+        return "video"
+    if suffix in IMAGE_OUT_SUFFIXES and not out.is_dir():
+        if not (src.is_file() and src.suffix.lower() in IMAGE_OUT_SUFFIXES):
+            raise InfantposeError(f"--out {out}: one annotated image needs one photo as the source; a folder of "
+                                  "photos takes --out FOLDER/, a video --out NAME.mp4")  # fmt: skip
+        return "image"
+    if not suffix or out.is_dir() or str(out).endswith(("/", "\\")):
+        if not photos:
+            raise InfantposeError(f"--out {out}: a folder of annotated images needs photos as the source; for a "
+                                  f"video or stream give a video name ({', '.join(VIDEO_OUT_SUFFIXES)})")  # fmt: skip
+        return "images"
+    raise InfantposeError(f"--out {out}: not a video ({', '.join(VIDEO_OUT_SUFFIXES)}), an image "
+                          f"({', '.join(IMAGE_OUT_SUFFIXES)}) or a folder")  # fmt: skip
+
+
+def _check_outputs(source: str, bundle: Path | None, outputs: dict[str, Path | None], folders: tuple = ()) -> None:
     """Refuse, before anything is opened, outputs that would overwrite the input, the bundle in use or
     each other (their .meta.json sidecars included), or that cannot be written."""
     from infantpose.errors import InfantposeError
@@ -552,12 +581,6 @@ def _check_outputs(source: str, bundle: Path | None, outputs: dict[str, Path | N
     from infantpose.runtime.pipeline import DEFAULT_BUNDLE
     from infantpose.runtime.sinks import STDOUT, sidecar_path
 
-    video = outputs.get("--out")
-    if video == STDOUT:
-        raise InfantposeError("--out -: the video needs a file name")
-    if video is not None and not video.is_dir() and not str(video).endswith(("/", "\\")) and \
-            video.suffix.lower() not in VIDEO_OUT_SUFFIXES:  # fmt: skip
-        raise InfantposeError(f"--out {video}: not a video file name ({', '.join(VIDEO_OUT_SUFFIXES)})")
     if outputs.get("--jsonl") == STDOUT and outputs.get("--csv") == STDOUT:
         raise InfantposeError("--jsonl - and --csv -: only one of them can use standard output")
     local = "://" not in source and not source.isdigit()
@@ -566,14 +589,32 @@ def _check_outputs(source: str, bundle: Path | None, outputs: dict[str, Path | N
     sidecars = {sidecar_path(outputs[f]): f for f in ("--csv", "--jsonl") if outputs.get(f) not in (None, STDOUT)}
     for path, flag in sidecars.items():  # r.jsonl and r.csv share r.meta.json (the same content)
         files[f"{flag} (its sidecar)"] = path
-    check_outputs(inputs, files, sealed=("", "--bundle"))
+    check_outputs(inputs, files, folders=folders, sealed=("", "--bundle"))
 
 
 @app.command()
 def run(
-    source: str = typer.Argument(..., help="Webcam index (0), video file, image folder, MINI-RGBD sequence, URL."),
+    source: str = typer.Argument(
+        ..., help="Webcam index (0), video file, photo, image folder, MINI-RGBD sequence, URL."
+    ),
     bundle: Path | None = typer.Option(None, help="Bundle folder (default: the shipped one)."),
-    out: Path | None = typer.Option(None, help="Annotated video (.mp4)."),
+    out: Path | None = typer.Option(
+        None,
+        help="Annotated output: a video (NAME.mp4); for photos a folder (DIR/: one annotated image per photo, "
+        "same name and format) or, for one photo, an image (NAME.png / .jpg).",
+    ),
+    inset: Literal["auto", "corner", "off"] = typer.Option(
+        "auto", help="The 3D inset: auto (the corner the body is not in), corner (top right) or off."
+    ),
+    inset_size: int | None = typer.Option(
+        None, min=40, max=600, help="px of each 3D view in the inset (default: a quarter of the frame's shorter side)."
+    ),
+    show_angles: bool = typer.Option(False, help="Draw knee, elbow and hip angles (degrees, from the 3D)."),
+    deidentify: Literal["off", "blur", "mosaic"] = typer.Option(
+        "off",
+        help="Cover the infant's face on every visual output (--out, --show): blur (Gaussian, sigma a quarter of "
+        "the face region) or mosaic (8 x 8 blocks); the whole frame where no face is known.",
+    ),
     codec: Literal["auto", "h264", "mp4v"] = typer.Option(
         "auto", help="Video codec: h264 (browser-playable, needs imageio-ffmpeg), mp4v, auto (h264 when installed)."
     ),
@@ -619,7 +660,9 @@ def run(
         raise InfantposeError(f"--smooth must be auto, on or off, not {smooth!r}")
     if not source.strip():
         raise InfantposeError("the source is empty: give a camera index, file, folder or URL")
-    _check_outputs(source, bundle, {"--out": out, "--jsonl": jsonl, "--csv": csv})
+    kind = _out_kind(source, out)
+    _check_outputs(source, bundle, {"--out": out, "--jsonl": jsonl, "--csv": csv},
+                   folders=("--out",) if kind == "images" else ())  # fmt: skip
     _warn_threads(threads)
     size = None
     if camera_size is not None:
@@ -634,9 +677,17 @@ def run(
     except BaseException:
         src.close()
         raise
-    summary = run_source(pipe, src, RunOutputs(out, jsonl, csv, show, codec), max_frames)
+    outputs = RunOutputs(out if kind == "video" else None, jsonl, csv, show, codec,
+                         images=out if kind in ("image", "images") else None, inset=inset, inset_size=inset_size,
+                         angles=show_angles, deidentify=deidentify)  # fmt: skip
+    summary = run_source(pipe, src, outputs, max_frames)
     # With --jsonl - / --csv - standard output carries the records: the summary goes to stderr.
     typer.echo(summary.text(), err=STDOUT in (jsonl, csv))
+    if kind in ("image", "images"):
+        typer.echo(f"annotated {'image' if kind == 'image' else 'images'}: {out}", err=STDOUT in (jsonl, csv))
+    if out is None and jsonl is None and csv is None:
+        typer.echo("note: nothing was saved; --out (annotated video or photos), --jsonl or --csv keep the results",
+                   err=True)  # fmt: skip
     if summary.signal is not None:  # interrupted: the shell convention, 128 + the signal
         raise typer.Exit(128 + summary.signal)
 

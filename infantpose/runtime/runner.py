@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from infantpose import signals
+from infantpose.deidentify import FaceMasker
 from infantpose.errors import InfantposeError
 from infantpose.runtime.overlay import annotate
 from infantpose.runtime.pipeline import Pipeline
@@ -20,12 +21,13 @@ from infantpose.runtime.sinks import (
     STDOUT,
     CsvSink,
     JsonlSink,
+    StillsSink,
     VideoSink,
     WindowSink,
     display_available,
     write_sidecar,
 )
-from infantpose.runtime.sources import Source
+from infantpose.runtime.sources import IMAGE_SUFFIXES, Source
 from infantpose.skeleton import get_joint_set
 
 
@@ -38,6 +40,16 @@ class RunOutputs:
     csv: Path | None = None
     show: bool | None = None
     codec: str = "auto"  # video: auto (H.264 when imageio-ffmpeg is installed, else mp4v), h264 or mp4v
+    images: Path | None = None  # annotated photos: a folder (one image per photo), or one image file
+    inset: str = "auto"  # the 3D inset: auto (where the body is not), corner (top right) or off
+    inset_size: int | None = None  # px per 3D view (None: a quarter of the frame's shorter side)
+    angles: bool = False  # knee, elbow and hip angles drawn beside their joints
+    deidentify: str = "off"  # off, blur or mosaic: the face covered on every visual output
+
+    @property
+    def visual(self) -> bool:
+        """Whether any output is drawn (video, photos or window)."""
+        return self.video is not None or self.images is not None or bool(self.show)
 
 
 @dataclass
@@ -52,6 +64,7 @@ class RunSummary:
     interrupted: bool = False
     signal: int | None = None  # the signal that stopped the run (exit status 128 + signal)
     video_codec: str | None = None
+    video_fallback: str | None = None  # why the video is mp4v although H.264 was wanted
     folder_mode: str | None = None  # an image folder: "stills" or "video", as the source decided or was told
 
     @property
@@ -73,7 +86,11 @@ class RunSummary:
             + ("; interrupted" if self.interrupted else "")
             + (
                 f"; video {self.video_codec}"
-                + (" (pip install imageio-ffmpeg for browser-playable H.264)" if self.video_codec == "mp4v" else "")
+                + (
+                    f" ({self.video_fallback}: most browsers do not play mp4v; pip install imageio-ffmpeg for H.264)"
+                    if self.video_fallback
+                    else ""
+                )
                 if self.video_codec
                 else ""
             )
@@ -112,9 +129,11 @@ def run(
         for path in (outputs.jsonl, outputs.csv):
             if path is not None and path != STDOUT:
                 write_sidecar(path, pipeline, source)
+        if outputs.images:
+            sinks.append(StillsSink(outputs.images, single=outputs.images.suffix.lower() in IMAGE_SUFFIXES))
         if outputs.video:
             sinks.append(VideoSink(outputs.video, source.fps or 30.0, outputs.codec))
-            summary.video_codec = sinks[-1].codec_used
+            summary.video_codec, summary.video_fallback = sinks[-1].codec_used, sinks[-1].fallback
         if outputs.jsonl:
             sinks.append(JsonlSink(outputs.jsonl))
         if outputs.csv:
@@ -122,7 +141,8 @@ def run(
         if show:
             window = WindowSink()
             sinks.append(window)
-        need_overlay = outputs.video is not None or show
+        need_overlay = outputs.video is not None or outputs.images is not None or show
+        masker = FaceMasker(outputs.deidentify) if outputs.deidentify != "off" else None
         start = time.perf_counter()
         with signals.cooperative(source.stop) as stop:
             for result in pipeline.stream(source, max_frames):
@@ -130,7 +150,12 @@ def run(
                 annotated = None
                 if need_overlay:
                     frame = pipeline.last_frame
-                    annotated = annotate(frame, result, pipeline.joint_set, summary.fps or None)
+                    if masker is not None:  # before drawing: the raw face never reaches an output
+                        if source.stills:
+                            masker.reset()  # unrelated photos: nothing carries over
+                        frame = masker(frame, result.kp2d, result.conf)
+                    annotated = annotate(frame, result, pipeline.joint_set, summary.fps or None, outputs.inset,
+                                         outputs.inset_size, outputs.angles)  # fmt: skip
                 for sink in sinks:
                     sink.write(frame, result, annotated)
                 summary.frames += 1

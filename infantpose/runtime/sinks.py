@@ -143,6 +143,8 @@ class VideoSink:
             raise InfantposeError("H.264 video needs imageio-ffmpeg: pip install 'infantpose[video]'")
         self.path, self.fps = path, fps
         self.codec_used = "h264" if codec == "h264" or (codec == "auto" and h264_available()) else "mp4v"
+        # Why "auto" did not give H.264 (None when it did, or when mp4v was asked for).
+        self.fallback = "imageio-ffmpeg is not installed" if codec == "auto" and self.codec_used == "mp4v" else None
         self.writer: cv2.VideoWriter | None = None
         self.encoder: Any = None  # imageio-ffmpeg's generator, fed BGR frames
         self.size: tuple[int, int] | None = None
@@ -192,6 +194,34 @@ class VideoSink:
                 encoder.close()
             except (OSError, RuntimeError) as e:
                 raise InfantposeError(f"{self.path}: the H.264 encoder failed to finish ({type(e).__name__})") from None
+
+
+class StillsSink:
+    """Annotated photos: one image per input photo, named as the photo, in the folder ``path``
+    (or, with ``single``, the one image file ``path``), JPEG or PNG as the name says."""
+
+    def __init__(self, path: Path, single: bool = False) -> None:
+        self.path, self.single, self.written = path, single, 0
+        try:
+            (path.parent if single else path).mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise InfantposeError(f"{path}: cannot write ({e.strerror})") from None
+
+    def write(self, frame: np.ndarray, result: FrameResult, annotated: np.ndarray | None) -> None:
+        from infantpose.fileio import atomic_write_bytes
+
+        target = self.path if self.single else self.path / (result.source or f"frame_{result.frame:06d}.png")
+        ok, buf = cv2.imencode(target.suffix.lower() or ".png", annotated if annotated is not None else frame)
+        if not ok:
+            raise InfantposeError(f"{target}: cannot encode an image of this type")
+        try:
+            atomic_write_bytes(target, buf.tobytes())
+        except OSError as e:
+            raise InfantposeError(f"{target}: cannot write ({e.strerror})") from None
+        self.written += 1
+
+    def close(self) -> None:
+        pass
 
 
 def display_available() -> bool:

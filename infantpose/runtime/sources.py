@@ -209,8 +209,9 @@ class _Images(_Reader):
 
     def __init__(self, folder: Path, stats: SourceStats, max_pixels: int = MAX_FRAME_PIXELS) -> None:
         # Regular files only: a FIFO would block the reader for ever, a symlink loop cannot be read.
-        self.files = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and _regular(p)),
-                            key=frame_order)  # fmt: skip
+        # A single photo is a folder of one.
+        found = [folder] if folder.is_file() else folder.iterdir()
+        self.files = sorted((p for p in found if p.suffix.lower() in IMAGE_SUFFIXES and _regular(p)), key=frame_order)
         self.max_pixels = max_pixels
         if not self.files:
             sequences = sorted(p.name for p in folder.iterdir() if (p / "rgb").is_dir())
@@ -221,7 +222,7 @@ class _Images(_Reader):
                 )
             raise InfantposeError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)})")
         self.i, self.stats, self.label, self.fps = 0, stats, str(folder), 30.0
-        self.stills = folder.name != "rgb" and not numbered_frames([f.name for f in self.files])
+        self.stills = folder.is_file() or (folder.name != "rgb" and not numbered_frames([f.name for f in self.files]))
 
     def read(self) -> tuple[np.ndarray | None, str | None]:
         while self.i < len(self.files):
@@ -388,6 +389,8 @@ class Source:
         if path.is_dir():  # before camera indices: a folder called "7" is a folder
             rgb = path / "rgb"
             return _Images(rgb if rgb.is_dir() else path, self.stats, self.max_pixels)
+        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:  # a photo: a still, like a folder of one
+            return _Images(path, self.stats, self.max_pixels)
         if path.is_file():
             return _Capture(str(path), live=False, label=str(path))
         if spec.isdigit():
