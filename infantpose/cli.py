@@ -390,10 +390,10 @@ def analyze(
     if report is None:
         report = importlib.util.find_spec("matplotlib") is not None
         missing += [] if report else ["report.html"]
-    if missing:
-        typer.echo(f"note: {' and '.join(missing)} not written: pip install 'infantpose[analysis]'", err=True)
     for kind, path in run_analysis(results, out, c3d, smooth, report, video).items():
         typer.echo(f"{kind:<8} {path}")
+    if missing:  # after the work: bad input stays one line
+        typer.echo(f"note: {' and '.join(missing)} not written: pip install 'infantpose[analysis]'", err=True)
 
 
 @app.command()

@@ -3,10 +3,11 @@
 The face region comes from the 2D head keypoints (MPII ``head_top`` and ``upper_neck``, in the
 pixels of the frame). Real-human 2D networks put ``head_top`` anywhere from the nose to the crown,
 so the region is a square centred past ``head_top`` by 0.3 x their distance (away from the neck),
-its side 3.2 x that distance (the whole head with a margin), at least 6 % of the frame's shorter side. Along a recording the region is
-stable: each frame's region also covers the previous frame's (the 2D wobbles), a frame where the
-infant is lost (or its head joints are not confident) covers the last known region grown by 30 %
-for up to ``HOLD_FRAMES`` frames, and a frame with nothing known is covered whole.
+its side 3.2 x that distance (the whole head with a margin), at least 6 % of the frame's shorter side.
+Along a recording the region is stable: each frame's region also covers the previous frame's (the
+2D wobbles), a frame where the infant is lost (or its head joints are not confident) covers the
+last known region grown by 30 % for up to ``HOLD_FRAMES`` frames, and a frame with nothing known is
+covered whole.
 
 Strength (documented, fixed): ``blur`` is a Gaussian blur whose sigma is a quarter of the region's
 side (no facial feature survives); ``mosaic`` replaces the region by 8 x 8 blocks, each the mean

@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -250,6 +251,13 @@ class Pipeline:
             kp3d = self._f3d(kp3d, t)
         ms["total"] = (time.perf_counter() - start) * 1000
         return FrameResult(index, name, t, clip_box(shown_box, (w, h)), score, tracked, kp2d, conf, kp3d, ms)
+
+    def draw(self, frame: np.ndarray, result: FrameResult, **options: Any) -> np.ndarray:
+        """A copy of the BGR frame (H, W, 3) with ``result`` drawn as ``infantpose run --out`` draws it;
+        ``options``: ``inset`` ("auto", "corner", "off"), ``inset_size`` (px), ``angles`` (bool), ``fps``."""
+        from infantpose.runtime.overlay import annotate
+
+        return annotate(frame, result, self.joint_set, **options)
 
     def _turn_history(self, back: bool) -> None:
         """The track's vote turned to the other side: relabel the lifter's window to it and restart the
