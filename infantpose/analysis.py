@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from infantpose.clinical import write_c3d, write_trc
+from infantpose.clinical import write_c3d, write_mot, write_trc
 from infantpose.errors import InfantposeError
 from infantpose.fileio import atomic_write_text
 from infantpose.kinematics import analyse, features
@@ -33,7 +33,15 @@ from infantpose.report import annotated_frames, write_report, write_viewer
 from infantpose.skeleton import MPII
 
 # What ``analyze`` writes into its folder (the output guard checks each against the inputs).
-OUTPUT_FILES = ("kinematics.csv", "summary.json", "markers.trc", "markers.c3d", "viewer.html", "report.html")
+OUTPUT_FILES = (
+    "kinematics.csv",
+    "summary.json",
+    "angles.mot",
+    "markers.trc",
+    "markers.c3d",
+    "viewer.html",
+    "report.html",
+)
 # Per record: field -> the shape its numbers must have (None allowed: no infant on that frame).
 _SHAPES = {"kp3d": (MPII.num_joints, 3), "kp2d": (MPII.num_joints, 2), "conf": (MPII.num_joints,), "box": (4,)}
 
@@ -112,12 +120,21 @@ def analyze(
     smooth_frames: int = 5,
     report: bool = True,
     video: Path | None = None,
+    filter: str = "moving-average",
+    cutoff_hz: float = 6.0,
+    deidentify: str = "off",
 ) -> dict[str, Path]:
-    """Write the kinematics of one recording into ``out``; returns the files written by kind."""
+    """Write the kinematics of one recording into ``out``; returns the files written by kind.
+
+    ``filter`` / ``cutoff_hz`` / ``smooth_frames``: :func:`infantpose.kinematics.analyse`;
+    ``deidentify`` ("blur", "mosaic"): faces covered on the report's frames."""
     records = read_records(results)
     t, kp = recording_arrays(records, results)
     fps = (len(t) - 1) / (t[-1] - t[0])
-    k = analyse(kp, t, smooth_frames)
+    try:
+        k = analyse(kp, t, smooth_frames, filter, cutoff_hz)
+    except ValueError as e:
+        raise InfantposeError(f"--filter {filter}: {e}") from None
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     cols = k.columns()
@@ -129,16 +146,19 @@ def analyze(
     atomic_write_text(out / "kinematics.csv", buf.getvalue())
     written["csv"] = out / "kinematics.csv"
     definitions = "infantpose.kinematics (README 'Analysing movement')"
+    smoothing = {"filter": filter, "frames": smooth_frames if filter == "moving-average" else None,
+                 "cutoff_hz": cutoff_hz if filter == "butterworth" else None}  # fmt: skip
     summary = json_safe({"source": results.name, "joints": list(MPII.joints), "smoothing_frames": smooth_frames,
-                         "definitions": definitions, **features(k)})  # fmt: skip
+                         "smoothing": smoothing, "definitions": definitions, **features(k)})  # fmt: skip
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     written["summary"] = out / "summary.json"
+    written["mot"] = write_mot(out / "angles.mot", k.angles, t)
     written["trc"] = write_trc(out / "markers.trc", list(MPII.joints), kp, t, fps)
     if c3d:
         written["c3d"] = write_c3d(out / "markers.c3d", list(MPII.joints), kp, fps)
     written["viewer"] = write_viewer(out / "viewer.html", kp, t, fps, results.name)
     if report:
         # With the recording the results came from: a few of its frames with their skeleton.
-        frames = annotated_frames(video, records) if video is not None else None
+        frames = annotated_frames(video, records, deidentify=deidentify) if video is not None else None
         written["report"] = write_report(out / "report.html", k, summary, f"infantpose: {results.name}", frames)
     return written

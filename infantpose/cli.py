@@ -358,11 +358,23 @@ def export(
 @app.command()
 def analyze(
     results: Path = typer.Argument(..., help="JSONL results of one recording (infantpose run --jsonl)."),
-    out: Path = typer.Option(..., help="Folder for kinematics.csv, summary.json, markers.trc and markers.c3d."),
+    out: Path = typer.Option(
+        ..., help="Folder for kinematics.csv, summary.json, angles.mot (OpenSim), markers.trc and markers.c3d."
+    ),
     c3d: bool | None = typer.Option(
         None, "--c3d/--no-c3d", help="Also write C3D (needs the analysis extra; default: when it is installed)."
     ),
-    smooth: int = typer.Option(5, min=1, help="Frames of the centred moving average before differentiating."),
+    smooth: int = typer.Option(5, min=1, help="--filter moving-average: frames of the centred moving average."),
+    filter_: Literal["moving-average", "butterworth", "none"] = typer.Option(
+        "moving-average",
+        "--filter",
+        help="Low-pass of the 3D positions before angles and speeds: moving-average (--smooth frames; angles from "
+        "the raw pose), butterworth (zero-phase, 2nd order run both ways, --cutoff) or none.",
+    ),
+    cutoff: float = typer.Option(6.0, min=0.1, help="--filter butterworth: cut-off frequency (Hz)."),
+    deidentify: Literal["off", "blur", "mosaic"] = typer.Option(
+        "off", help="Cover the infant's face on the report's frames (--video): blur or mosaic."
+    ),
     report: bool | None = typer.Option(
         None, "--report/--no-report", help="Also write report.html (needs matplotlib; default: when installed)."
     ),
@@ -390,7 +402,8 @@ def analyze(
     if report is None:
         report = importlib.util.find_spec("matplotlib") is not None
         missing += [] if report else ["report.html"]
-    for kind, path in run_analysis(results, out, c3d, smooth, report, video).items():
+    written = run_analysis(results, out, c3d, smooth, report, video, filter_, cutoff, deidentify)
+    for kind, path in written.items():
         typer.echo(f"{kind:<8} {path}")
     if missing:  # after the work: bad input stays one line
         typer.echo(f"note: {' and '.join(missing)} not written: pip install 'infantpose[analysis]'", err=True)

@@ -1,4 +1,5 @@
-"""Motion-capture files of the 3D keypoints for biomechanics tools: OpenSim TRC and C3D.
+"""Motion-capture files of the 3D keypoints for biomechanics tools: OpenSim TRC and C3D, and the
+joint angles as an OpenSim storage file (``.mot``).
 
 Markers are the 16 MPII joints, in millimetres, in a Y-up frame made from the runtime's
 camera axes (x right, y down, z away from the camera): X = x, Y = -y, Z = -z (right-handed,
@@ -98,3 +99,16 @@ def read_c3d(path: Path) -> tuple[list[str], float, np.ndarray]:
             p[points[:, 3] < 0] = np.nan
             frames.append(p)
         return names, float(reader.point_rate), np.stack(frames)
+
+
+def write_mot(path: Path, angles: dict[str, np.ndarray], t: np.ndarray) -> Path:
+    """OpenSim storage (``.mot``) of joint angles: a ``time`` column (s) then one column per angle in
+    degrees (``inDegrees=yes``), tab-separated; frames without an infant are ``NaN``."""
+    names = list(angles)
+    lines = [path.name, "version=1", f"nRows={len(t)}", f"nColumns={len(names) + 1}", "inDegrees=yes", "endheader",
+             "\t".join(["time", *(n.removesuffix("_deg") for n in names)])]  # fmt: skip
+    for i, ti in enumerate(np.asarray(t, np.float64)):
+        cells = [f"{ti:.6f}"] + [f"{v:.4f}" if np.isfinite(v := float(angles[n][i])) else "NaN" for n in names]
+        lines.append("\t".join(cells))
+    atomic_write_text(path, "\n".join(lines) + "\n")
+    return path

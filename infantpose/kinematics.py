@@ -21,9 +21,10 @@ Angles (degrees) and their signs:
   shoulder). Axial head rotation (turning left/right) is not observable from these 16 joints:
   they hold no point of the face.
 
-Speeds: positions relative to the pelvis are smoothed by a centred moving average of
-``smooth`` frames (default 5: at 30 fps a 6 Hz low-pass), then differentiated by central
-differences on the real timestamps: speed in mm/s, acceleration magnitude in mm/s^2.
+Speeds: positions relative to the pelvis are low-passed (default: a centred moving average of
+``smooth`` frames, 5: at 30 fps about 6 Hz; or a zero-phase Butterworth, :mod:`infantpose.filters`),
+then differentiated by central differences on the real timestamps: speed in mm/s, acceleration
+magnitude in mm/s^2.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from infantpose.filters import low_pass, moving_average
 from infantpose.skeleton import MPII
 
 J = MPII.index
@@ -87,15 +89,8 @@ def joint_angles(kp3d: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def smooth(x: np.ndarray, frames: int) -> np.ndarray:
-    """Centred moving average over ``frames`` (odd) along axis 0, edges averaged over what exists."""
-    if frames <= 1:
-        return np.asarray(x, np.float64)
-    x = np.asarray(x, np.float64)
-    half = frames // 2
-    out = np.empty_like(x)
-    for i in range(len(x)):
-        out[i] = np.mean(x[max(0, i - half) : i + half + 1], axis=0)
-    return out
+    """Centred moving average over ``frames`` (odd) along axis 0 (:func:`infantpose.filters.moving_average`)."""
+    return moving_average(x, frames)
 
 
 def speeds(kp3d: np.ndarray, t: np.ndarray, frames: int = 5) -> tuple[np.ndarray, np.ndarray]:
@@ -153,10 +148,24 @@ class Kinematics:
         return cols
 
 
-def analyse(kp3d: np.ndarray, t: np.ndarray, frames: int = 5) -> Kinematics:
-    """Angles, speeds and accelerations of a recording ((F, 16, 3) mm, (F,) s)."""
-    v, a = speeds(kp3d, t, frames)
-    return Kinematics(np.asarray(t, np.float64), joint_angles(kp3d), v, a)
+def analyse(
+    kp3d: np.ndarray, t: np.ndarray, frames: int = 5, filter: str = "moving-average", cutoff_hz: float = 6.0
+) -> Kinematics:
+    """Angles, speeds and accelerations of a recording ((F, 16, 3) mm, (F,) s).
+
+    The filter (:mod:`infantpose.filters`: ``moving-average`` over ``frames``, ``butterworth`` at
+    ``cutoff_hz``, or ``none``) low-passes the positions relative to the pelvis; with the moving
+    average, angles come from the unfiltered pose and only speeds are smoothed (the long-standing
+    default); with the others, angles and speeds both come from the filtered positions."""
+    kp = np.asarray(kp3d, np.float64)
+    t = np.asarray(t, np.float64)
+    if filter == "moving-average":
+        v, a = speeds(kp, t, frames)
+        return Kinematics(t, joint_angles(kp), v, a)
+    fps = float((len(t) - 1) / (t[-1] - t[0])) if len(t) > 1 and t[-1] > t[0] else 30.0
+    rel = low_pass(kp - kp[:, J("pelvis") : J("pelvis") + 1], fps, filter, cutoff_hz)
+    v, a = speeds(rel, t, 1)
+    return Kinematics(t, joint_angles(rel), v, a)
 
 
 def features(k: Kinematics) -> dict[str, object]:

@@ -138,11 +138,17 @@ def _fmt(v: Any, digits: int = 1) -> str:
     return "-" if v is None or (isinstance(v, float) and not np.isfinite(v)) else f"{v:.{digits}f}"
 
 
-def annotated_frames(video: Path, records: list[dict[str, Any]], count: int = 4) -> list[tuple[str, str]]:
-    """(caption, base64 JPEG) of ``count`` evenly spaced frames of ``video`` with their recorded 2D skeleton."""
+def annotated_frames(
+    video: Path, records: list[dict[str, Any]], count: int = 4, deidentify: str = "off"
+) -> list[tuple[str, str]]:
+    """(caption, base64 JPEG) of ``count`` evenly spaced frames of ``video`` with their recorded 2D skeleton;
+    ``deidentify`` ("blur", "mosaic"): the face covered first (:mod:`infantpose.deidentify`)."""
     import cv2
 
+    from infantpose.deidentify import FaceMasker
     from infantpose.draw import draw_box, draw_skeleton
+
+    masker = FaceMasker(deidentify) if deidentify != "off" else None
 
     cap = cv2.VideoCapture(str(video))
     if not cap.isOpened():
@@ -156,6 +162,9 @@ def annotated_frames(video: Path, records: list[dict[str, Any]], count: int = 4)
         if i not in wanted:
             continue
         rec = records[i]
+        if masker is not None:  # frames far apart: each on its own (nothing known: the whole frame)
+            masker.reset()
+            img = masker(img, rec.get("kp2d"), rec.get("conf"))
         if rec.get("kp2d") is not None:  # box and conf are optional in a record (older or foreign writers)
             if rec.get("box") is not None:
                 draw_box(img, np.asarray(rec["box"], float), (0, 200, 255))
@@ -185,19 +194,28 @@ def write_report(
     except ImportError:
         raise InfantposeError("the HTML report needs matplotlib: pip install 'infantpose[analysis]'") from None
     figs = []
-    groups = (("Knees and elbows: flexion", ("knee_flexion_deg", "elbow_flexion_deg"), "degrees"),
-              ("Hips: flexion and abduction", ("hip_flexion_deg", "hip_abduction_deg"), "degrees"))  # fmt: skip
-    for caption, names, unit in groups:
+    groups = (("Knees and elbows: flexion", ("knee_flexion_deg", "elbow_flexion_deg")),
+              ("Hips: flexion and abduction", ("hip_flexion_deg", "hip_abduction_deg")),
+              ("Shoulders: elevation", ("shoulder_elevation_deg",)),
+              ("Head: flexion and lateral flexion", ("head_flexion_deg", "head_lateral_flexion_deg")))  # fmt: skip
+    plotted = set()
+    for caption, names in groups:  # every angle of k.angles, left solid and right dashed
         fig, ax = plt.subplots(figsize=(9, 3))
         for n in names:
-            for s, style in (("l", "-"), ("r", "--")):
-                ax.plot(k.t, k.angles[f"{s}_{n}"], style, lw=1, label=f"{s}_{n.removesuffix('_deg')}")
+            sides = (("l", "-"), ("r", "--")) if f"l_{n}" in k.angles else (("", "-"),)
+            for s, style in sides:
+                name = f"{s}_{n}" if s else n
+                plotted.add(name)
+                ax.plot(k.t, k.angles[name], style, lw=1, label=name.removesuffix("_deg"))
         ax.set_xlabel("time (s)")
-        ax.set_ylabel(unit)
+        ax.set_ylabel("degrees")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, ncol=4)
         figs.append((caption, _figure_png(fig)))
         plt.close(fig)
+    missing = sorted(set(k.angles) - plotted)
+    if missing:  # an angle without a group is a bug here, not a silent gap in the report
+        raise InfantposeError(f"the report has no plot for {', '.join(missing)}")
     fig, ax = plt.subplots(figsize=(9, 3))
     for name in ("l_wrist", "r_wrist", "l_ankle", "r_ankle"):
         ax.plot(k.t, k.speed[:, MPII.index(name)], lw=1, label=name)

@@ -146,3 +146,54 @@ def test_eval_pictures_have_four_panels(tmp_path):
     assert [p.name for p in paths] == ["0000_11.png", "0002_11.png"]
     fig = cv2.imread(str(paths[0]))
     assert fig.shape == (PANEL, 2 * round(PANEL * 320 / 240) + 2 * PANEL, 3)  # two image panels, two 3D panels
+
+
+def test_analyze_writes_an_opensim_mot_that_an_independent_reader_reads(tmp_path):
+    import json
+
+    from infantpose.analysis import analyze
+    from infantpose.kinematics import joint_angles
+
+    rng = np.random.default_rng(1)
+    base = rng.uniform(-150, 150, (16, 3))
+    t = np.arange(40) / 30.0
+    kp = base + 15 * np.sin(2 * np.pi * 1.5 * t)[:, None, None]
+    kp[7] = np.nan
+    lines = [json.dumps({"t": float(ti), "kp3d": None if not np.isfinite(k).all() else k.tolist()})
+             for ti, k in zip(t, kp, strict=True)]  # fmt: skip
+    (tmp_path / "r.jsonl").write_text("\n".join(lines))
+    analyze(tmp_path / "r.jsonl", tmp_path / "out", c3d=False, report=False, filter="none")
+    text = (tmp_path / "out" / "angles.mot").read_text().splitlines()
+    # OpenSim storage: name, key=value lines up to endheader, then a tab-separated table with a time column.
+    end = text.index("endheader")
+    header = dict(x.split("=", 1) for x in text[1:end])
+    columns = text[end + 1].split("\t")
+    rows = [[float(v) for v in x.split("\t")] for x in text[end + 2 :]]
+    assert header["inDegrees"] == "yes" and int(header["nRows"]) == len(rows) == 40
+    assert int(header["nColumns"]) == len(columns) == 1 + len(joint_angles(kp[:1])) and columns[0] == "time"
+    assert all(len(r) == len(columns) for r in rows) and np.isnan(rows[7][1:]).all()
+    knee = columns.index("l_knee_flexion")
+    assert rows[0][knee] == pytest.approx(joint_angles(kp[:1])["l_knee_flexion_deg"][0], abs=1e-3)  # degrees
+    assert [r[0] for r in rows] == pytest.approx(t.tolist(), abs=1e-6)
+
+
+def test_the_butterworth_filter_is_zero_phase_and_keeps_nan_frames():
+    from infantpose.filters import butterworth, low_pass
+
+    fps = 30.0
+    t = np.arange(300) / fps
+    slow, fast = np.sin(2 * np.pi * 1.0 * t), 0.5 * np.sin(2 * np.pi * 12.0 * t)
+    y = butterworth(slow + fast, fps, 6.0)
+    assert np.abs(y - slow)[30:-30].max() < 0.01  # 1 Hz kept without delay, 12 Hz removed
+    x = (slow + fast)[:, None].repeat(3, axis=1)
+    x[100:103] = np.nan
+    z = low_pass(x, fps, "butterworth", 6.0)
+    assert np.isnan(z[100:103]).all() and np.isfinite(z[:100]).all() and np.isfinite(z[103:]).all()
+    with pytest.raises(ValueError, match="cut-off"):
+        butterworth(slow, fps, 20.0)
+    try:  # the same numbers as scipy's filtfilt where scipy is installed (not on the runtime-only install)
+        import scipy.signal as ss
+    except ImportError:
+        return
+    b, a = ss.butter(2, 6.0 / (fps / 2))
+    assert np.abs(y - ss.filtfilt(b, a, slow + fast))[30:-30].max() < 1e-9
