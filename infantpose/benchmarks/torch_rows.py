@@ -40,7 +40,10 @@ def pytorch_row(bundle: Path, clip: list[np.ndarray], threads: int = 0, device: 
     for name in STAGES:
         path = Path(training.get(name, {}).get("checkpoint", ""))
         if not path.is_file():
-            raise InfantposeError(f"{path}: the bundle's {name} checkpoint is not here (PyTorch row skipped)")
+            # The manifest records where the checkpoints were on the machine that exported the bundle:
+            # that path means nothing here and is not printed.
+            raise InfantposeError(f"the bundle's {name} training checkpoint is not on this machine (PyTorch row "
+                                  "skipped; an installed bundle ships no checkpoints)")  # fmt: skip
         stages[name] = stage_from_checkpoint(load_checkpoint(path), device)
     return {
         "name": "pytorch eager fp32" + (" (cuda)" if device == "cuda" else ""),

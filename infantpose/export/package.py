@@ -79,7 +79,8 @@ def export_bundle(
             arts.append(to_fp16(fp32_path, out / f"{name}.fp16.onnx", fp32))
         if "int8" in precisions and params.quantisable:
             calib = calibration_inputs(name, params, calib_data, calib_count)
-            log(f"{name}: INT8 ({calib_method} calibration on {len(calib)} real inputs)")
+            short = f"; {calib_count} asked for, the split has no more" if len(calib) < calib_count else ""
+            log(f"{name}: INT8 ({calib_method} calibration on {len(calib)} inputs from {calib_data.name}{short})")
             held = _held_out(name, params, calib_data, max(32, calib_count // 4))
             int8 = to_int8(fp32_path, out / f"{name}.int8.onnx", fp32, calib, calib_method,
                            partial(sd.drift, params=params), sd.max_drift, held)  # fmt: skip

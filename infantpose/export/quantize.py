@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -48,8 +49,15 @@ def to_fp16(src: Path, dst: Path, fp32: Artifact) -> Artifact:
     # Stale intermediate type annotations make the converter emit mistyped casts around
     # blocked ops (the detector's Resize): drop them and let it infer types afresh.
     del model.graph.value_info[:]
-    model = float16.convert_float_to_float16(model, keep_io_types=True)
+    with warnings.catch_warnings(record=True) as caught:  # one warning per clamped tensor: summed up below
+        warnings.simplefilter("always")
+        model = float16.convert_float_to_float16(model, keep_io_types=True)
     onnx.save(model, str(dst))
+    clamped = [w for w in caught if "truncated" in str(w.message) or "float16" in str(w.message)]
+    if clamped:
+        warnings.warn(f"{dst.name}: {len(clamped)} weight tensor(s) held values outside float16's range or "
+                      "precision and were clamped or rounded (onnxconverter-common); verify measures the effect",
+                      stacklevel=2)  # fmt: skip
     return replace(
         fp32, file=dst.name, precision="fp16", sha256="", info={**fp32.info, "converter": "onnxconverter-common"}
     )
