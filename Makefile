@@ -40,15 +40,15 @@ test-runtime:
 	.venv-runtime/bin/python -m pytest -q -p no:cacheprovider
 
 # The whole default recipe: generate -> train -> evaluate -> export + verify the shipped bundle
-# (resumable; the detector's 5 epochs dominate; README "Default models" has the measured parts).
+# (resumable; the detector's 5 epochs dominate; docs/results.md "Default models" has the measured parts).
 train-default: $(VENV)/.full weights
 	IP=$(VENV)/bin/infantpose scripts/train_default.sh
 	# BlazePose's INT8 model fails its drift check and is left out: the int8 set runs the detector
-	# and lifter in INT8 and BlazePose in FP32 (README "Verified export").
+	# and lifter in INT8 and BlazePose in FP32 (docs/results.md "Verified export").
 	IP=$(VENV)/bin/infantpose scripts/release_bundle.sh
 
-# The README's speed table: MediaPipe first, then every backend this machine runs, in one go;
-# the table and ratios are spliced into README.md from the recorded JSON/markdown.
+# The speed table of docs/results.md: MediaPipe first, then every backend this machine runs, in one go;
+# the table and ratios are spliced into docs/results.md from the recorded JSON/markdown.
 bench: $(VENV)/.full peer-mediapipe
 	$(VENV)/bin/infantpose bench --backends auto,seed --peer docs/benchmarks/mediapipe.json \
 	    --json docs/benchmarks/bench.json --markdown docs/benchmarks/bench.md --plot docs/benchmarks/latency.png

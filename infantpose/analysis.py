@@ -145,7 +145,7 @@ def analyze(
         w.writerow(["" if not np.isfinite(v[i]) else f"{v[i]:.4f}" for v in cols.values()])
     atomic_write_text(out / "kinematics.csv", buf.getvalue())
     written["csv"] = out / "kinematics.csv"
-    definitions = "infantpose.kinematics (README 'Analysing movement')"
+    definitions = "infantpose.kinematics (docs/running.md 'Analysing movement')"
     smoothing = {"filter": filter, "frames": smooth_frames if filter == "moving-average" else None,
                  "cutoff_hz": cutoff_hz if filter == "butterworth" else None}  # fmt: skip
     summary = json_safe({"source": results.name, "joints": list(MPII.joints), "smoothing_frames": smooth_frames,

@@ -179,6 +179,9 @@ def eval_(
         None, help="Write figures of evenly spaced frames here: input + GT 2D, predicted 2D, GT 3D, predicted 3D."
     ),
     pictures_count: int = typer.Option(6, min=1, help="How many figures --pictures writes."),
+    deidentify: Literal["off", "blur", "mosaic"] = typer.Option(
+        "off", help="--pictures: cover the infant's face (from the ground-truth 2D): blur or mosaic."
+    ),
 ) -> None:
     """Evaluate checkpoints on a split (detector IoU, 2D error/PCKh, 3D MPJPE/PCKh, jitter), or a bundle on a
     COCO keypoint file of real images (OKS AP, PCK@0.2 torso, per-joint PCK)."""
@@ -249,7 +252,8 @@ def eval_(
     if pictures is not None and predictions is not None:
         from infantpose.pictures import write_pictures
 
-        paths = write_pictures(split_data, predictions["kp2d"], predictions["kp3d"], pictures, pictures_count)
+        paths = write_pictures(split_data, predictions["kp2d"], predictions["kp3d"], pictures, pictures_count,
+                               deidentify)  # fmt: skip
         typer.echo(f"{len(paths)} figures in {pictures}")
 
 

@@ -47,12 +47,22 @@ def figure(image: np.ndarray, gt2d: np.ndarray, pred2d: np.ndarray, gt3d: np.nda
     return np.hstack(panels)
 
 
-def write_pictures(split: Any, pred2d: np.ndarray, pred3d: np.ndarray, out: Path, count: int = 6) -> list[Path]:
-    """``count`` evenly spaced frames of the split as figures ``out/NNNN_<sequence>.png``."""
+def write_pictures(
+    split: Any, pred2d: np.ndarray, pred3d: np.ndarray, out: Path, count: int = 6, deidentify: str = "off"
+) -> list[Path]:
+    """``count`` evenly spaced frames of the split as figures ``out/NNNN_<sequence>.png``; ``deidentify``
+    ("blur", "mosaic"): the face, located from the ground-truth 2D, covered first."""
+    from infantpose.deidentify import FaceMasker
+
+    masker = FaceMasker(deidentify) if deidentify != "off" else None
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for i in spread_indices(len(split.images), count):
-        fig = figure(read_image(split.images[i]), split.kp2d[i], pred2d[i], split.kp3d[i], pred3d[i])
+        image = read_image(split.images[i])
+        if masker is not None:
+            masker.reset()
+            image = masker(image, split.kp2d[i])
+        fig = figure(image, split.kp2d[i], pred2d[i], split.kp3d[i], pred3d[i])
         path = out / f"{i:04d}_{split.seq[i]}.png"
         if not cv2.imwrite(str(path), fig):
             from infantpose.errors import InfantposeError

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Splice generated tables into README.md between <!-- NAME:start --> and <!-- NAME:end --> markers.
+"""Splice generated tables into docs/results.md between <!-- NAME:start --> and <!-- NAME:end --> markers.
 
 bench  <- docs/benchmarks/bench.md (infantpose bench --markdown)
 verify <- docs/verify.md           (infantpose verify --markdown)
@@ -18,12 +18,12 @@ def splice(readme: str, name: str, table: str) -> str:
     """``readme`` with the text between ``name``'s markers replaced by ``table``."""
     pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.S)
     if not pattern.search(readme):
-        raise SystemExit(f"README.md: no <!-- {name}:start --> / <!-- {name}:end --> markers")
+        raise SystemExit(f"docs/results.md: no <!-- {name}:start --> / <!-- {name}:end --> markers")
     return pattern.sub(lambda m: m.group(1) + table.strip() + "\n" + m.group(2), readme)
 
 
 def main() -> None:
-    readme = Path("README.md")
+    readme = Path("docs/results.md")
     text = readme.read_text()
     for name, path in TABLES.items():
         if not path.is_file():

@@ -1,6 +1,6 @@
 """Red team: what infantpose promises when a user, a file, a server or the system misbehaves.
 
-Each test is one promise (README "Reliability"). Everything here runs on the runtime-only
+Each test is one promise (docs/reliability.md). Everything here runs on the runtime-only
 install (no torch) against the shipped bundle; hostile servers are small fixtures on
 127.0.0.1, and every subprocess has a timeout so that a hang fails instead of blocking CI.
 

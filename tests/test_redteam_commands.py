@@ -1,4 +1,4 @@
-"""Red team, round three: every command keeps the promises of ``run`` (README "Reliability").
+"""Red team, round three: every command keeps the promises of ``run`` (docs/reliability.md).
 
 One test per finding: outputs never replace inputs, studies resume from what is on disk, one
 study writer at a time, signals end every command promptly (workers included), changed inputs

@@ -22,7 +22,7 @@ def _stage_ms(row: dict, stage: str) -> float:
 
 
 def markdown(report: dict[str, Any]) -> str:
-    """The README table of a bench report."""
+    """The markdown table of a bench report (docs/results.md)."""
     m = report["machine"]
     lines = [
         f"{report['frames']} frames of `{report['source']}` ({report['frame_size'][0]}x{report['frame_size'][1]}); "

@@ -81,8 +81,8 @@ def place_inset(
     mode: str = "auto", margin: int = 10,
 ) -> tuple[int, int] | None:  # fmt: skip
     """Top-left (x, y) px of the (W, H) inset in a (W, H) frame: ``auto`` the corner that covers least of
-    the body box (ties: top right, top left, bottom right, bottom left) and never the label; ``corner``
-    top right; None when it does not fit beside the label."""
+    the body box (ties: the one farthest from the body's centre) and never the label; ``corner`` top
+    right; None when it does not fit beside the label."""
     (fw, fh), (iw, ih) = frame_size, inset_size
     corners = [(fw - margin - iw, margin), (margin, margin), (fw - margin - iw, fh - margin - ih),
                (margin, fh - margin - ih)]  # fmt: skip
@@ -91,7 +91,13 @@ def place_inset(
         return None
     if mode == "corner":
         return fits[0]
-    return min(fits, key=lambda c: _overlap((c[0], c[1], c[0] + iw, c[1] + ih), body))
+    centre = np.array([fw / 2, fh / 2]) if body is None else (np.asarray(body[:2]) + body[2:]) / 2
+
+    def cost(c: tuple[int, int]) -> tuple[float, float]:
+        far = float(np.linalg.norm(np.array([c[0] + iw / 2, c[1] + ih / 2]) - centre))
+        return _overlap((c[0], c[1], c[0] + iw, c[1] + ih), body), -far
+
+    return min(fits, key=cost)
 
 
 def annotate(

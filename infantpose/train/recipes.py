@@ -126,7 +126,7 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
         # Per-joint offsets, constant over a window, of this fraction of the pose's size (a 2D network's joints
         # sitting elsewhere): off in the shipped recipe. The fine-tuned lifter is tied to its 2D regressor (another
         # fit's, 3.7 % of the size elsewhere: test split 28.9 vs 21.8 mm); 0.015 / 0.03 bring that to 23.7 / 21.9
-        # for +0.3 / +0.5 mm behind its own (README "Default models": measured, not yet released).
+        # for +0.3 / +0.5 mm behind its own (docs/results.md "Default models": measured, not yet released).
         "convention_jitter": 0.0,
     },
 }  # fmt: skip
