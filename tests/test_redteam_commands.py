@@ -109,7 +109,7 @@ def test_outputs_that_cannot_be_written_are_one_line_before_any_work(tmp_path):
     (tmp_path / "f").write_text("a file")
     for target in ("/proc/x.jsonl", str(tmp_path / "f" / "x.jsonl")):
         _one_line_error(_cli("run", str(DEMO), "--jsonl", target), 2, target)
-    _one_line_error(_cli("run", str(DEMO), "--out", str(tmp_path / "photo.png")), 2, "not a video file name")
+    _one_line_error(_cli("run", str(DEMO), "--out", str(tmp_path / "photo.png")), 2, "one photo as the source")
     (tmp_path / "d").mkdir()
     _one_line_error(_cli("run", str(DEMO), "--out", str(tmp_path / "d")), 2, "folder")
     _one_line_error(_cli("run", str(DEMO), "--csv", str(tmp_path / "f" / "sub" / "x.csv")), 2, "is a file")
