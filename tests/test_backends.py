@@ -19,7 +19,7 @@ def test_default_threads_leave_one_core_free():
 
 @pytest.mark.skipif(
     not (DEFAULT_BUNDLE / "lifter.int8.onnx").is_file(),
-    reason="the shipped bundle has no INT8 models (BlazePose's INT8 fails its drift check; docs/results.md 'Verified export')",
+    reason="the shipped bundle has no INT8 models (BlazePose's INT8 fails its drift check; docs/results.md)",
 )
 def test_int8_and_fp32_lifters_agree_on_the_shipped_bundle():
     fp32, int8 = OnnxRuntimeBackend(LIFTER), OnnxRuntimeBackend(DEFAULT_BUNDLE / "lifter.int8.onnx")
