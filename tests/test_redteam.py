@@ -213,22 +213,29 @@ def test_oversized_network_frames_are_skipped_before_decoding(server):
     jpg[sof + 5 : sof + 9] = (12000).to_bytes(2, "big") * 2  # the header now says 12000 x 12000
     assert jpeg_size(bytes(jpg)) == (12000, 12000)
 
-    def huge_then_small(h):
+    frame, src = first_frame_after(server, bytes(jpg))
+    assert frame.image.shape == (240, 320, 3)
+    assert src.stats.corrupt >= 3
+
+
+def first_frame_after(server, bad: bytes, bad_count: int = 3, good: int = 3) -> tuple:
+    """(first frame, closed Source) of an MJPEG stream that sends ``bad_count`` copies of ``bad`` and then
+    ``good`` real 320x240 frames."""
+
+    def bad_then_good(h):
         _mjpeg_head(h)
-        for _ in range(3):
-            _mjpeg_part(h, bytes(jpg))
-        for small in _frames_jpeg(3):
+        for _ in range(bad_count):
+            _mjpeg_part(h, bad)
+        for small in _frames_jpeg(good):
             _mjpeg_part(h, small)
         time.sleep(5)
 
-    s = server(huge_then_small)
+    s = server(bad_then_good)
     src = Source(f"http://127.0.0.1:{s.port}/", reconnect_timeout=1, read_timeout=2)
     try:
-        frame = next(src.frames())
+        return next(src.frames()), src
     finally:
         src.close()
-    assert frame.image.shape == (240, 320, 3)
-    assert src.stats.corrupt >= 3
 
 
 # --- 3 and 5. hostile or broken servers: one line, URL redacted, nothing raw on the terminal --

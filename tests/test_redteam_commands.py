@@ -29,7 +29,7 @@ from infantpose.errors import BundleError, DatasetError, InfantposeError
 from infantpose.fileio import read_image
 from infantpose.runtime.pipeline import DEFAULT_BUNDLE
 from infantpose.runtime.sources import Source, jpeg_size, redact_url
-from tests.test_redteam import DEMO, PY, _cli, _frames_jpeg, _mjpeg_head, _mjpeg_part, _one_line_error, server
+from tests.test_redteam import DEMO, PY, _cli, _frames_jpeg, _one_line_error, first_frame_after, server
 
 pytestmark = pytest.mark.skipif(not (DEFAULT_BUNDLE / "manifest.json").is_file(), reason="no shipped bundle")
 __all__ = ["server"]  # the fixture, shared with test_redteam
@@ -262,20 +262,7 @@ def test_an_mjpeg_frame_whose_size_cannot_be_read_is_refused_not_decoded(server)
     hostile = bytes(jpg[:app0_end]) + b"\x00\x01\x02" + bytes(jpg[app0_end:])  # junk: the size is unreadable
     assert jpeg_size(hostile) is None
 
-    def junk_then_small(h):
-        _mjpeg_head(h)
-        for _ in range(3):
-            _mjpeg_part(h, hostile)
-        for small in _frames_jpeg(2):
-            _mjpeg_part(h, small)
-        time.sleep(5)
-
-    s = server(junk_then_small)
-    src = Source(f"http://127.0.0.1:{s.port}/", reconnect_timeout=1, read_timeout=2)
-    try:
-        frame = next(src.frames())
-    finally:
-        src.close()
+    frame, src = first_frame_after(server, hostile, good=2)
     assert frame.image.shape == (240, 320, 3) and src.stats.corrupt >= 3
 
 
