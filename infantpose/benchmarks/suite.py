@@ -122,7 +122,8 @@ def _pipeline_rows(
     for spec, pipe in pipes.items():
         (fmt, device), name, precision = fmts[spec], names[spec], spec[1]
         log(f"{name}: detector on every frame")
-        every = run_clip(load_pipeline(root, precision, fmt, device, threads, EVERY_FRAME), clip)
+        with load_pipeline(root, precision, fmt, device, threads, EVERY_FRAME) as every_pipe:
+            every = run_clip(every_pipe, clip)
         log(f"{name}: batch throughput {', '.join(map(str, batches))}")
         batch = batch_throughput(pipe, stage_inputs(pipe, clip), batches)
         live = None  # --live-seconds 0: the live path is not measured
@@ -141,6 +142,7 @@ def _pipeline_rows(
             "live": live,
             "model_mb": {s: (root / a.file).stat().st_size / 1e6 for s, a in arts.items()},
         })  # fmt: skip
+        pipe.close()  # its sessions' memory (batch 16 grows their arenas) goes before the next row's
     return rows
 
 
