@@ -115,6 +115,15 @@ def _pipeline_rows(
     fmts = {spec: ("engine", "cuda") if spec[0] == "tensorrt" else ("onnx", spec[0].removeprefix("onnxruntime-"))
             for spec in specs}  # fmt: skip
     names = {spec: f"{'onnxruntime' if spec[0] == 'onnxruntime-cpu' else spec[0]} {spec[1]}" for spec in specs}
+    # Batch throughput first, one pipeline at a time, each released after: batch 16 grows a session's
+    # arena by ~1 GB, and sessions that live side by side (the interleaved rows below) would keep
+    # every one of them (peak RSS 3.4 GB for three precisions; one at a time about 1.5 GB).
+    batches_of = {}
+    for spec in specs:
+        log(f"{names[spec]}: batch throughput {', '.join(map(str, batches))}")
+        with load_pipeline(root, spec[1], *fmts[spec], threads) as pipe:
+            batches_of[spec] = batch_throughput(pipe, stage_inputs(pipe, clip), batches)
+        release_memory()
     pipes = {spec: load_pipeline(root, spec[1], *fmts[spec], threads) for spec in specs}
     log(f"interleaved rows: {', '.join(names.values())}")
     tracking = interleaved_runs(pipes, clip, rounds, log)
@@ -124,8 +133,7 @@ def _pipeline_rows(
         log(f"{name}: detector on every frame")
         with load_pipeline(root, precision, fmt, device, threads, EVERY_FRAME) as every_pipe:
             every = run_clip(every_pipe, clip)
-        log(f"{name}: batch throughput {', '.join(map(str, batches))}")
-        batch = batch_throughput(pipe, stage_inputs(pipe, clip), batches)
+        batch = batches_of[spec]
         live = None  # --live-seconds 0: the live path is not measured
         if live_seconds > 0:
             log(f"{name}: live path at 30 fps for {live_seconds:.0f} s")
@@ -142,8 +150,22 @@ def _pipeline_rows(
             "live": live,
             "model_mb": {s: (root / a.file).stat().st_size / 1e6 for s, a in arts.items()},
         })  # fmt: skip
-        pipe.close()  # its sessions' memory (batch 16 grows their arenas) goes before the next row's
+        pipe.close()
     return rows
+
+
+def release_memory() -> None:
+    """Give freed heap pages back to the system (glibc keeps them otherwise; elsewhere a no-op), so that
+    the report's peak RSS is what the rows need, not what earlier ones left behind."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(name) if name else None
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
 
 
 def bench(
