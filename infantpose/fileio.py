@@ -102,9 +102,9 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 
 def check_writable(path: Path, what: str, folder: bool = False) -> None:
-    """InfantposeError (one line naming ``what``) unless ``path`` can be written: a file (or with
-    ``folder`` a folder) that is not a folder (a file), under a folder this process can create
-    files in. Nothing is created: a refused command leaves no empty folder behind."""
+    """InfantposeError (one line naming ``what``) unless ``path`` can be written: a file name that is
+    not a folder (with ``folder``: a folder name that is not a file), whose nearest existing folder
+    this process can create files in. Nothing is left behind: a refused command makes no folder."""
     path = Path(path)
     if not folder and (path.is_dir() or str(path).endswith(os.sep)):
         raise InfantposeError(f"{what} {path}: is a folder; give a file name")
@@ -148,7 +148,7 @@ def check_outputs(
     path (None: not given; ``-``: standard output). Outputs named in ``folders`` are folders,
     the others files; inputs named in ``sealed`` are folders nothing may be written into.
     """
-    seen: dict[Path, str] = {}
+    seen: dict[Path, str] = {}  # outputs so far -> their option
     for flag, out in outputs.items():
         if out is None or str(out) == "-":
             continue
@@ -158,12 +158,12 @@ def check_outputs(
                 continue
             src = Path(src)
             name = f"the input {src}" if not src_flag else f"the input {src_flag} {src}"
-            if _same(out, src) if out.exists() else out.resolve() == src.resolve():
+            if _same(out, src):
                 raise InfantposeError(f"{flag} {out}: would overwrite {name}")
             if src_flag in sealed and src.is_dir() and src.resolve() in out.resolve().parents:
                 raise InfantposeError(f"{flag} {out}: would write inside {name}")
-        key = out.resolve()
-        if key in seen:
-            raise InfantposeError(f"{flag} {out}: the same file as {seen[key]}")
-        seen[key] = flag
+        twin = next((f for p, f in seen.items() if _same(out, p)), None)
+        if twin is not None:
+            raise InfantposeError(f"{flag} {out}: the same file as {twin}")
+        seen[out] = flag
         check_writable(out, flag, folder=flag in folders)

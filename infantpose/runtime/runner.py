@@ -46,11 +46,6 @@ class RunOutputs:
     angles: bool = False  # knee, elbow and hip angles drawn beside their joints
     deidentify: str = "off"  # off, blur or mosaic: the face covered on every visual output
 
-    @property
-    def visual(self) -> bool:
-        """Whether any output is drawn (video, photos or window)."""
-        return self.video is not None or self.images is not None or bool(self.show)
-
 
 @dataclass
 class RunSummary:
