@@ -560,13 +560,13 @@ def _pipeline(
 
 
 VIDEO_OUT_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi")
-IMAGE_OUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
 
 def _out_kind(source: str, out: Path | None) -> str | None:
     """What ``--out`` asks for: "video" (a video name), "image" (one annotated photo: the source is a photo)
     or "images" (a folder: one annotated image per photo of the source); one line for anything else."""
     from infantpose.errors import InfantposeError
+    from infantpose.runtime.sources import IMAGE_SUFFIXES as IMAGE_OUT_SUFFIXES  # what a source reads as photos
 
     if out is None:
         return None
