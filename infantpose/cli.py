@@ -3,19 +3,24 @@ so the base install (runtime only) can run ``info`` and the runtime commands."""
 
 from __future__ import annotations
 
+import sys
+
 # First, before the heavy imports: a stop signal that comes while the command loads is kept, not lost.
+# Only when this module is the command line (the console script or python -m): a program or a test
+# session that imports it keeps its own Ctrl-C.
 from infantpose import signals
 
-signals.install()
+if __name__ == "__main__" or sys.argv[0].rsplit("/", 1)[-1] == "infantpose":
+    signals.install()
 
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any, Literal  # noqa: E402
 
-import typer  # noqa: E402
-from typer._click.exceptions import UsageError  # noqa: E402  (typer >= 0.29 carries its own click)
+from pathlib import Path
+from typing import Any, Literal
 
-from infantpose.runtime.tracking import TrackerConfig  # noqa: E402
+import typer
+from typer._click.exceptions import UsageError  # typer >= 0.29 carries its own click
+
+from infantpose.runtime.tracking import TrackerConfig
 
 TRACKER_DEFAULTS = TrackerConfig()  # the runtime's defaults, shown in --help
 # Declared choices: a wrong value is a one-line usage error naming them, before any work starts.
@@ -872,6 +877,7 @@ def main() -> None:
     warnings.formatwarning = lambda message, *_args, **_kw: f"warning: {_printable(str(message))}\n"
     # Library chatter that is not about the user's input (numpy's empty-slice means, ...) stays quiet.
     warnings.filterwarnings("ignore", category=RuntimeWarning, module="numpy")
+    signals.install()  # no-op when the import already did
     try:
         signals.start()  # a signal that came while importing ends the command here
         code = app(standalone_mode=False)  # usage errors come here: one line each, below

@@ -493,3 +493,10 @@ def test_the_bare_command_too_many_threads_and_library_noise(tmp_path):
     assert any(x.startswith("warning: --threads 6") for x in res.stderr.splitlines()), res.stderr
     res = _cli("eval", "--coco", str(tmp_path / "none.json"), "--images", str(tmp_path))
     _one_line_error(res, 2)  # nothing from OpenCV, numpy or Ray before the one line
+
+
+def test_importing_the_cli_module_keeps_the_programs_own_signal_handlers():
+    code = ("import signal; h = signal.getsignal(signal.SIGINT); import infantpose.cli; "
+            "assert signal.getsignal(signal.SIGINT) is h")  # fmt: skip
+    res = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
