@@ -315,7 +315,8 @@ def run_batch(
         rows = [r for r in (_finished(out, j, settings) for j in jobs) if r is not None]
         _write_study(out, rows)
     return {"done": [j.name for j in todo if j.name in ran and j.name not in failed and j.name not in stopped],
-            "skipped": skipped, "failed": failed, "stopped": stopped, "signal": signals.received()}  # fmt: skip
+            "skipped": skipped, "failed": failed, "stopped": stopped,
+            "signal": signals.received() if todo else None}  # fmt: skip
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ import io
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,15 @@ from infantpose.preprocess import letterbox_affine
 from infantpose.runtime.result import FrameResult
 
 STDOUT = Path("-")  # --jsonl - / --csv -: write to standard output
+
+
+@contextlib.contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """A block that writes ``path``: an OSError in it becomes one InfantposeError naming the file."""
+    try:
+        yield
+    except OSError as e:
+        raise InfantposeError(f"{path}: cannot write ({e.strerror})") from None
 
 
 class LineFile:
@@ -40,11 +50,9 @@ class LineFile:
             self.fd, self.own = sys.stdout.fileno(), False
             sys.stdout.flush()
             return
-        try:
+        with writing(path):
             path.parent.mkdir(parents=True, exist_ok=True)
             self.fd, self.own = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), True
-        except OSError as e:
-            raise InfantposeError(f"{path}: cannot write ({e.strerror})") from None
         self.good = 0  # bytes of complete lines
 
     def write_line(self, line: str) -> None:
@@ -149,10 +157,8 @@ class VideoSink:
         self.encoder: Any = None  # imageio-ffmpeg's generator, fed BGR frames
         self.size: tuple[int, int] | None = None
         self.resized = 0
-        try:
+        with writing(path):
             path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise InfantposeError(f"{path}: cannot write ({e.strerror})") from None
 
     def _open(self, w: int, h: int) -> None:
         self.size = (w, h)
@@ -202,10 +208,8 @@ class StillsSink:
 
     def __init__(self, path: Path, single: bool = False) -> None:
         self.path, self.single, self.written = path, single, 0
-        try:
+        with writing(path):
             (path.parent if single else path).mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise InfantposeError(f"{path}: cannot write ({e.strerror})") from None
 
     def write(self, frame: np.ndarray, result: FrameResult, annotated: np.ndarray | None) -> None:
         from infantpose.fileio import atomic_write_bytes
@@ -214,10 +218,8 @@ class StillsSink:
         ok, buf = cv2.imencode(target.suffix.lower() or ".png", annotated if annotated is not None else frame)
         if not ok:
             raise InfantposeError(f"{target}: cannot encode an image of this type")
-        try:
+        with writing(target):
             atomic_write_bytes(target, buf.tobytes())
-        except OSError as e:
-            raise InfantposeError(f"{target}: cannot write ({e.strerror})") from None
         self.written += 1
 
     def close(self) -> None:
@@ -271,8 +273,6 @@ def write_sidecar(path: Path, pipeline: Any, source: Any) -> Path:
         **pipeline.info,
     }  # fmt: skip
     side = sidecar_path(path)
-    try:
+    with writing(side):
         atomic_write_text(side, json.dumps(meta, indent=2) + "\n")
-    except OSError as e:
-        raise InfantposeError(f"{side}: cannot write ({e.strerror})") from None
     return side
