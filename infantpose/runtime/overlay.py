@@ -7,6 +7,7 @@ import numpy as np
 
 from infantpose.deidentify import face_region
 from infantpose.draw import draw_box, draw_skeleton
+from infantpose.geometry import clip_box
 from infantpose.runtime.result import FrameResult
 from infantpose.skeleton import get_joint_set
 
@@ -65,7 +66,7 @@ def body_box(
     head = face_region(pts, size) if joint_set == "mpii" else None
     if head is not None:  # the head reaches past its joints: the box holds the whole face region
         lo, hi = np.minimum(lo, head[:2]), np.maximum(hi, head[2:])
-    return np.clip(np.concatenate([lo, hi]), 0, [size[0] - 1, size[1] - 1, size[0] - 1, size[1] - 1])
+    return clip_box(np.concatenate([lo, hi]), size)
 
 
 def _overlap(a: tuple[int, int, int, int], b: np.ndarray | tuple | None) -> float:
