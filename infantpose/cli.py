@@ -29,7 +29,7 @@ Protocol = Literal["standard", "original"]
 View = Literal["auto", "front", "any"]
 VIEW_HELP = (
     "Side of the infant the camera sees: auto (a vote over the recording, front unless clearly a back view; "
-    "a photo: front), "
+    "a photo: the network's own labels), "
     "front (always: supine under the camera, or facing it) or any (the network's labels as they are). "
     "Default: the bundle's."
 )

@@ -137,7 +137,7 @@ def test_a_track_turned_by_the_vote_relabels_the_lifter_s_window():
     class Pose:
         params, pose_boxes = stage.params, stage.pose_boxes
 
-        def __call__(self, frames, boxes, rotations=None, refine=True):
+        def __call__(self, frames, boxes, rotations=None, refine=True, view=None):
             return back.copy(), np.full((1, MPII.num_joints), 0.9)
 
     class Lifter:
@@ -154,3 +154,41 @@ def test_a_track_turned_by_the_vote_relabels_the_lifter_s_window():
     assert not any(shown[:turn]) and all(shown[turn:]) and 0 < turn <= 2 * VOTE_PRIOR + 1
     assert not torso_back_view(lifter.seen[turn - 1]).any()  # before the turn: the front prior's labels
     assert torso_back_view(lifter.seen[turn]).all()  # from the turn on, the whole window is relabelled
+
+
+def test_a_photo_keeps_the_network_s_left_and_right():
+    """A prone infant in a photo: no front prior mirrors it (the pose stage is asked for the network's
+    own labels and no vote turns the result), while the same frame in a track starts as a front view."""
+    from types import SimpleNamespace
+
+    from infantpose.posture import PHOTO_VIEW, torso_back_view
+    from infantpose.runtime.pipeline import Pipeline, SmoothingConfig
+    from infantpose.stages.pose2d import PoseParams, PoseStage
+
+    back = _body(0.0)[:, MPII.flip_permutation()]
+    stage = PoseStage(None, PoseParams("simple_baseline", (64, 64), 1.25, (0, 0, 0), (1, 1, 1), view="auto"))
+    asked = []
+
+    class Detector:
+        params = SimpleNamespace(score_threshold=0.1)
+
+        def __call__(self, frames):
+            return np.array([[200.0, 150.0, 440.0, 330.0]]), np.array([0.9])
+
+    class Pose:
+        params, pose_boxes = stage.params, stage.pose_boxes
+
+        def __call__(self, frames, boxes, rotations=None, refine=True, view=None):
+            asked.append(view)
+            return back.copy(), np.full((1, MPII.num_joints), 0.9)
+
+    class Lifter:
+        window = 1
+
+        def __call__(self, x):
+            return np.zeros((1, MPII.num_joints, 3))
+
+    pipe = Pipeline(Detector(), Pose(), Lifter(), smoothing=SmoothingConfig(enabled=False))
+    frame = np.zeros((480, 640, 3), np.uint8)
+    assert torso_back_view(pipe.still(frame).kp2d[None])[0] and asked == [PHOTO_VIEW]
+    assert not torso_back_view(pipe(frame, t=0.0).kp2d[None])[0] and asked[-1] is None  # a track's first frame

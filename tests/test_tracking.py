@@ -220,7 +220,7 @@ def test_the_live_window_is_the_offline_window():
             self.params, self.calls, self.boxes = stage.params, 0, []
             self.pose_boxes = stage.pose_boxes
 
-        def __call__(self, frames, boxes, rotations=None, refine=True):
+        def __call__(self, frames, boxes, rotations=None, refine=True, view=None):
             kp = poses[self.calls][None]
             self.calls += 1
             self.boxes.append(np.asarray(boxes[0], float))
@@ -287,7 +287,7 @@ def test_a_confirmed_detection_keeps_the_track_s_crop_and_a_stray_one_restarts_i
         def __init__(self):
             self.params, self.pose_boxes, self.calls = stage.params, stage.pose_boxes, []
 
-        def __call__(self, frames, boxes, rotations=None, refine=True):
+        def __call__(self, frames, boxes, rotations=None, refine=True, view=None):
             self.calls.append((np.asarray(boxes[0], float), refine))
             return kp[None], np.full((1, MPII.num_joints), 0.9)
 

@@ -22,7 +22,7 @@ import numpy as np
 from infantpose.bundle import load_bundle, sha256_file
 from infantpose.errors import BundleError
 from infantpose.geometry import clip_box, turned_box_hull
-from infantpose.posture import VIEWS, VOTE_WINDOW, set_view, torso_back_view, upright_angle, vote_back
+from infantpose.posture import PHOTO_VIEW, VIEWS, VOTE_WINDOW, set_view, torso_back_view, upright_angle, vote_back
 from infantpose.runtime.backends import load_backend
 from infantpose.runtime.result import FrameResult
 from infantpose.runtime.smoothing import OneEuroFilter
@@ -90,6 +90,7 @@ class Pipeline:
         # view "auto": the torso views (True: back) of the track so far, for the vote (a photo: a track of one).
         self._views: deque[bool] | None = deque(maxlen=VOTE_WINDOW) if pose.params.view == "auto" else None
         self._back: bool | None = None  # the vote's latest outcome (None: no track yet)
+        self._still = False  # processing an unrelated photo (:meth:`still`)
         self._index = 0
         self.last_frame: np.ndarray | None = None  # the frame of the latest result (for overlays)
         self.info: dict = {}  # what ran: bundle, its manifest's sha256, precision, format (from_bundle fills it)
@@ -213,11 +214,14 @@ class Pipeline:
         # The body's direction carries over while tracked; with none, an upright network searches it.
         # A detector's box is refined on the pose's own (params.refine); a tracked box already is one.
         turn = None if self._rotation is None else np.array([self._rotation])
-        kp, conf = self.pose([frame], box[None], turn, refine=not tracked)
+        # A photo keeps the network's own left/right: no track to vote, and a front prior mirrors every
+        # prone infant (posture.PHOTO_VIEW).
+        photo_view = PHOTO_VIEW if self._still and self._views is not None else None
+        kp, conf = self.pose([frame], box[None], turn, refine=not tracked, view=photo_view)
         shown_box = np.asarray(box, float) if turn is None or not tracked else turned_box_hull(box, float(turn[0]))
         if self._upright:
             self._rotation = float(upright_angle(kp)[0])
-        if self._views is not None:
+        if self._views is not None and photo_view is None:
             frame_back = bool(torso_back_view(kp)[0])
             self._views.append(frame_back)
             back = vote_back(list(self._views))
@@ -274,10 +278,12 @@ class Pipeline:
         self.reset()
         enabled = self.smoothing.enabled
         self.smoothing.enabled = False
+        self._still = True
         try:
             return self(frame, 0.0, index, name)
         finally:
             self.smoothing.enabled = enabled
+            self._still = False
             self.reset()
 
     def stream(self, source: Source, max_frames: int | None = None) -> Iterator[FrameResult]:

@@ -121,9 +121,10 @@ def preprocess(
 
 
 def postprocess(
-    heatmaps: np.ndarray, crops: list[tuple], rotations: np.ndarray, params: PoseParams
+    heatmaps: np.ndarray, crops: list[tuple], rotations: np.ndarray, params: PoseParams, view: str | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(N, C, h, w) heatmaps of the crops -> (N, J, 2) frame px and (N, J) confidences, with the view rule."""
+    """(N, C, h, w) heatmaps of the crops -> (N, J, 2) frame px and (N, J) confidences, with the view rule
+    (``view``, default ``params.view``; :mod:`infantpose.posture`)."""
     coords, conf = decode_heatmaps(heatmaps, params.decoder, params.sigma)
     hm_size = (heatmaps.shape[3], heatmaps.shape[2])
     kp = np.stack(
@@ -131,7 +132,7 @@ def postprocess(
     )
     kp, conf = apply_joint_regressor(kp, conf, params.regressor)
     # Before its regressor is fitted, a network's raw channels are not MPII joints: no view rule then.
-    view = params.view if kp.shape[1] == MPII.num_joints else "any"
+    view = (view or params.view) if kp.shape[1] == MPII.num_joints else "any"
     if view == "front":
         kp, conf = front_view(kp, conf)
     elif view == "auto":  # the track's vote (Pipeline) may still turn the whole body round
@@ -159,6 +160,7 @@ class PoseStage:
         self.io = params.io
         self.timer = Timer()
         self.last_presence: np.ndarray | None = None  # (N,) of the latest call, for networks that score it
+        self._view: str | None = None  # the current call's view rule (None: the params')
 
     def __call__(
         self,
@@ -166,6 +168,7 @@ class PoseStage:
         boxes: np.ndarray,
         rotations: np.ndarray | None = None,
         refine: bool = True,
+        view: str | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """(N, J, 2) px and (N, J) confidences for N BGR frames and (N, 4) boxes.
 
@@ -173,8 +176,10 @@ class PoseStage:
         None: no turn, except for networks that need an upright body (``params.upright``,
         e.g. BlazePose), which then search for it (:meth:`find_upright`). ``refine``: the boxes
         come from a detector (or labels), so ``params.refine`` more passes run on each pose's own
-        box (:meth:`pose_boxes`); a tracker, whose box is already one, passes False.
+        box (:meth:`pose_boxes`); a tracker, whose box is already one, passes False. ``view``: the
+        view rule (default ``params.view``; a photo passes "any").
         """
+        self._view = view
         if rotations is None and self.params.upright:
             kp, conf = self.find_upright(frames, boxes)
         else:
@@ -239,7 +244,7 @@ class PoseStage:
         presence = out.get("presence")
         self.last_presence = None if presence is None else np.asarray(presence, np.float32).reshape(-1)
         self.timer.mark("infer")
-        kp, conf = postprocess(out["heatmaps"], crops, rot, self.params)
+        kp, conf = postprocess(out["heatmaps"], crops, rot, self.params, self._view)
         self.timer.mark("post")
         return kp, conf
 
