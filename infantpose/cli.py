@@ -27,6 +27,11 @@ TRACKER_DEFAULTS = TrackerConfig()  # the runtime's defaults, shown in --help
 Precision = Literal["fp32", "fp16", "int8"]
 Protocol = Literal["standard", "original"]
 View = Literal["auto", "front", "any"]
+Tier = Literal["fast", "accurate"]
+MODEL_HELP = (
+    "Shipped model: fast (MoveNet Lightning: live default) or accurate (MoveNet Thunder: photos, "
+    "recorded files and studies). Default: {default}. --bundle PATH for another bundle."
+)
 VIEW_HELP = (
     "Side of the infant the camera sees: auto (a vote over the recording, front unless clearly a back view; "
     "a photo: the network's own labels), "
@@ -165,9 +170,9 @@ def eval_(
     ),
     bundle: Path | None = typer.Option(
         None,
-        help="Bundle to score (--coco: default the shipped one; --data: instead of checkpoints, 'default' "
-        "for the shipped one).",
+        help="Bundle to score (--coco: default the accurate model; --data: instead of checkpoints, or --model).",
     ),
+    model: Tier | None = typer.Option(None, help=MODEL_HELP.format(default="accurate (--coco)")),
     precision: Precision = typer.Option("fp32", help="--coco: artifacts to score."),
     view: View | None = typer.Option(None, help="--coco: " + VIEW_HELP),
     split: str = typer.Option("test", help="Split to evaluate (train, val, test, all)."),
@@ -199,6 +204,10 @@ def eval_(
 
         raise InfantposeError("--results needs --coco (the ground truth the results are scored against)")
     # Outputs are checked before minutes of evaluation: none may replace an input, each must be writable.
+    if str(bundle) == "default":  # the earlier spelling of the shipped default
+        bundle = None
+    if (coco is not None and results is None) or model is not None:
+        bundle = _tier(model, bundle)
     check_outputs({"--data": data, "--coco": coco, "--images": images, "--results": results, "--bundle": bundle,
                    "--detector": detector, "--pose2d": pose2d, "--lifter": lifter},
                   {"--json": json_out, "--pictures": pictures}, folders=("--pictures",),
@@ -225,7 +234,7 @@ def eval_(
             raise InfantposeError("--bundle and checkpoints (--detector/--pose2d/--lifter) exclude each other")
         from infantpose.runtime.pipeline import Pipeline
 
-        pipe = Pipeline.from_bundle(None if str(bundle) == "default" else bundle, precision, device="cpu")
+        pipe = Pipeline.from_bundle(bundle, precision, device="cpu")
         stages = {"detector": pipe.detector, "pose2d": pipe.pose, "lifter": pipe.lifter}
     elif pose2d is None and lifter is None:
         raise InfantposeError("nothing to evaluate: give --pose2d and/or --lifter (and --detector), or --bundle")
@@ -283,7 +292,10 @@ def _eval_coco(coco: Path, images: Path | None, bundle: Path | None, precision: 
         task = bar.add_task("images", total=len(gt.images))
         report = evaluate_coco(gt, images, lambda f: predict_still(pipe, f), read_image,
                                lambda n, _: bar.update(task, completed=n))  # fmt: skip
-    report["bundle"] = str(bundle or "default")
+    from infantpose.runtime.pipeline import ASSETS
+
+    shipped = bundle is not None and Path(bundle).resolve().parent == ASSETS
+    report["bundle"] = f"infantpose/assets/{Path(bundle).name}" if shipped else str(bundle)  # no machine path
     report["precision"] = precision
     report["view"] = pipe.pose.params.view
     typer.echo(format_coco_report(report))
@@ -330,9 +342,9 @@ def labelme2coco(
 
 @app.command()
 def export(
-    detector: Path = typer.Option(..., help="Detector checkpoint (best.pt)."),
-    pose2d: Path = typer.Option(..., help="2D pose checkpoint."),
-    lifter: Path = typer.Option(..., help="Lifter checkpoint (single-frame or temporal)."),
+    detector: Path = typer.Option(..., help="Detector checkpoint (best.pt), or a bundle folder to reuse its detector."),
+    pose2d: Path = typer.Option(..., help="2D pose checkpoint, or a bundle folder to reuse its 2D network."),
+    lifter: Path = typer.Option(..., help="Lifter checkpoint (single-frame or temporal), or a bundle folder."),
     out: Path = typer.Option(..., help="Bundle folder to write."),
     precision: str = typer.Option("fp32,fp16,int8", help="Comma-separated: fp32, fp16, int8."),
     calib_data: Path | None = typer.Option(None, help="MINI-RGBD-layout folder with real frames (INT8)."),
@@ -348,7 +360,8 @@ def export(
     from infantpose.fileio import check_outputs
 
     check_outputs({"--detector": detector, "--pose2d": pose2d, "--lifter": lifter, "--calib-data": calib_data},
-                  {"--out": out}, folders=("--out",), sealed=("--calib-data",))  # fmt: skip
+                  {"--out": out}, folders=("--out",),
+                  sealed=("--calib-data", "--detector", "--pose2d", "--lifter"))  # fmt: skip
 
     precisions = tuple(p.strip() for p in precision.split(",") if p.strip())
     path = export_bundle(
@@ -423,7 +436,8 @@ def analyze(
 def batch(
     inputs: list[Path] = typer.Argument(..., help="Videos, or folders searched recursively for them."),
     out: Path = typer.Option(..., help="Study folder: NAME.jsonl and NAME.summary.json per recording, study.csv."),
-    bundle: Path | None = typer.Option(None, help="Bundle folder (default: the shipped one)."),
+    bundle: Path | None = typer.Option(None, help="Bundle folder (default: the --model tier's)."),
+    model: Tier | None = typer.Option(None, help=MODEL_HELP.format(default="accurate")),
     precision: Precision = typer.Option("fp32", help="Artifacts to run."),
     workers: int = typer.Option(0, min=0, help="Worker processes (0: one per core)."),
     max_frames: int | None = typer.Option(None, min=1, help="Only the first N frames of each recording."),
@@ -438,6 +452,7 @@ def batch(
     from infantpose.batch import run_batch
     from infantpose.fileio import check_outputs
 
+    bundle = _tier(model, bundle)
     check_outputs({**{f"input {n}": p for n, p in enumerate(inputs)}, "--bundle": bundle}, {"--out": out},
                   folders=("--out",), sealed=("--bundle",))  # fmt: skip
     res = run_batch(inputs, out, bundle, precision, workers, max_frames, log=lambda m: typer.echo(m, err=True),
@@ -456,16 +471,16 @@ def batch(
 
 @app.command()
 def check(
-    bundle: Path | None = typer.Argument(None, help="Bundle folder (default: the shipped one)."),
+    bundle: Path | None = typer.Argument(None, help="Bundle folder (default: the --model tier's)."),
     device: Literal["cpu", "cuda", "tensorrt"] = typer.Option("cpu", help="onnxruntime providers."),
+    model: Tier | None = typer.Option(None, help=MODEL_HELP.format(default="accurate")),
 ) -> None:
     """Check a bundle without data or torch: manifest schema, every file's sha256, every model loads with the
     inputs and outputs the manifest declares. Exit 2 on the first problem."""
     from infantpose.bundle import load_bundle
     from infantpose.runtime.backends import load_backend
-    from infantpose.runtime.pipeline import DEFAULT_BUNDLE
 
-    root = bundle or DEFAULT_BUNDLE
+    root = _tier(model, bundle)
     b = load_bundle(root)
     for name, stage in b.manifest.stages.items():
         for art in stage.artifacts:
@@ -487,8 +502,9 @@ def check(
 
 @app.command()
 def verify(
-    bundle: Path = typer.Argument(..., help="Bundle folder."),
+    bundle: Path | None = typer.Argument(None, help="Bundle folder (or --model)."),
     data: Path = typer.Option(..., help="MINI-RGBD-layout dataset to evaluate on."),
+    model: Tier | None = typer.Option(None, help=MODEL_HELP.format(default="accurate")),
     split: str = typer.Option("test", help="Split (train, val, test, all)."),
     reference: list[Path] | None = typer.Option(
         None, help="PyTorch checkpoints as STAGE=PATH (default: those recorded in the manifest)."
@@ -520,6 +536,7 @@ def verify(
     from infantpose.export.verify import Tolerances, format_rows, verify_bundle
     from infantpose.fileio import atomic_write_text, check_outputs
 
+    bundle = _tier(model, bundle)
     check_outputs({"": bundle, "--data": data}, {"--json": json_out, "--markdown": markdown},
                   sealed=("", "--data"))  # fmt: skip
     refs = None
@@ -596,6 +613,15 @@ def _out_kind(source: str, out: Path | None) -> str | None:
                           f"({', '.join(IMAGE_OUT_SUFFIXES)}) or a folder")  # fmt: skip
 
 
+def _tier(model: str | None, bundle: Path | None, source: str | None = None) -> Path:
+    """The bundle folder of ``--model`` / ``--bundle``; by default the accurate tier for recorded files,
+    photos and folders, the fast one for cameras and network streams (``source`` None: accurate)."""
+    from infantpose.runtime.pipeline import LIVE_TIER, OFFLINE_TIER, tier_bundle
+
+    live = source is not None and ("://" in source or source.strip().isdigit())
+    return tier_bundle(model, bundle, LIVE_TIER if live else OFFLINE_TIER)
+
+
 def _check_outputs(source: str, bundle: Path | None, outputs: dict[str, Path | None], folders: tuple = ()) -> None:
     """Refuse, before anything is opened, outputs that would overwrite the input, the bundle in use or
     each other (their .meta.json sidecars included), or that cannot be written."""
@@ -620,7 +646,10 @@ def run(
     source: str = typer.Argument(
         ..., help="Webcam index (0), video file, photo, image folder, MINI-RGBD sequence, URL."
     ),
-    bundle: Path | None = typer.Option(None, help="Bundle folder (default: the shipped one)."),
+    bundle: Path | None = typer.Option(None, help="Bundle folder (default: the --model tier's)."),
+    model: Tier | None = typer.Option(
+        None, help=MODEL_HELP.format(default="accurate for files and photos, fast for cameras and streams")
+    ),
     out: Path | None = typer.Option(
         None,
         help="Annotated output: a video (NAME.mp4); for photos a folder (DIR/: one annotated image per photo, "
@@ -684,6 +713,7 @@ def run(
     if not source.strip():
         raise InfantposeError("the source is empty: give a camera index, file, folder or URL")
     kind = _out_kind(source, out)
+    bundle = _tier(model, bundle, source)
     _check_outputs(source, bundle, {"--out": out, "--jsonl": jsonl, "--csv": csv},
                    folders=("--out",) if kind == "images" else ())  # fmt: skip
     _warn_threads(threads)
@@ -720,7 +750,7 @@ def demo(
     out: Path = typer.Option(Path("infantpose-demo"), help="Folder for demo.mp4 and demo.jsonl."),
     show: bool | None = typer.Option(None, "--show/--no-show", help="Window (default: when a display exists)."),
 ) -> None:
-    """Run the shipped default bundle on the shipped demo clip."""
+    """Run the shipped accurate model on the shipped demo clip (a recorded file)."""
     from infantpose.errors import InfantposeError
     from infantpose.runtime.pipeline import DEFAULT_BUNDLE
     from infantpose.runtime.runner import RunOutputs
@@ -731,7 +761,7 @@ def demo(
     if not clip.is_file():
         raise InfantposeError(f"{clip}: the demo clip is not installed")
     _check_outputs(str(clip), None, {"--out (video)": out / "demo.mp4", "--jsonl": out / "demo.jsonl"})
-    pipe = _pipeline(None, "fp32", False, "auto", 0, False, TRACKER_DEFAULTS.detector_period)
+    pipe = _pipeline(_tier(None, None, str(clip)), "fp32", False, "auto", 0, False, TRACKER_DEFAULTS.detector_period)
     src = Source(str(clip))
     summary = run_source(pipe, src, RunOutputs(out / "demo.mp4", out / "demo.jsonl", None, show))
     typer.echo(summary.text())
@@ -741,7 +771,8 @@ def demo(
 @app.command()
 def bench(
     source: Path | None = typer.Option(None, help="Clip or image folder (default: the shipped demo clip)."),
-    bundle: Path | None = typer.Option(None, help="Bundle folder (default: the shipped one)."),
+    bundle: Path | None = typer.Option(None, help="Bundle folder (default: the --model tier's)."),
+    model: Tier | None = typer.Option(None, help=MODEL_HELP.format(default="fast")),
     precisions: str = typer.Option("fp32,fp16,int8", help="Comma-separated precisions to benchmark."),
     batch: str = typer.Option("1,4,16", help="Batch sizes for per-stage throughput."),
     frames: int = typer.Option(300, min=20, help="Frames of the clip to run."),
@@ -789,6 +820,9 @@ def bench(
     clip = source or DEFAULT_BUNDLE.parent / "demo.mp4"
     if not clip.exists():
         raise InfantposeError(f"{clip}: no such clip (pass --source)")
+    from infantpose.runtime.pipeline import LIVE_TIER, tier_bundle
+
+    bundle = tier_bundle(model, bundle, LIVE_TIER)
     from infantpose.fileio import atomic_write_text, check_outputs
 
     check_outputs({"--source": clip, "--bundle": bundle or DEFAULT_BUNDLE,

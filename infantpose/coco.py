@@ -61,6 +61,7 @@ class CocoImage:
     size: tuple[int, int]
     keypoints: np.ndarray
     area: float
+    posture: str | None = None  # the image's "posture" field where the file has one (SyRIP: Supine, Prone, ...)
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,9 @@ def _coco_image(im: dict, image_id: int, a: dict, k: int, what: str) -> CocoImag
     if not isinstance(file, str) or not file or Path(file).is_absolute() or ".." in Path(file).parts:
         raise DatasetError(f"{what}: file_name {file!r:.80} must be a path inside the image folder")
     kp = kp.reshape(k, 3)
-    return CocoImage(image_id, file, size, kp, area or float(bbox[2] * bbox[3]) or _keypoint_area(kp))
+    posture = im.get("posture")
+    posture = posture.strip().lower()[:40] if isinstance(posture, str) and posture.strip() else None
+    return CocoImage(image_id, file, size, kp, area or float(bbox[2] * bbox[3]) or _keypoint_area(kp), posture)
 
 
 def _keypoint_area(kp: np.ndarray) -> float:
@@ -279,10 +282,16 @@ def score_coco(gt: CocoSet, pred: np.ndarray, scores: np.ndarray, source: str) -
     sub_gt = np.stack([im.keypoints[[g for _, g, _ in joints]] for im in gt.images])
     sub_pred = pred[:, [m for m, _, _ in joints]]
     correct = pck_torso(sub_pred, sub_gt, names)
+    postures = sorted({im.posture for im in gt.images if im.posture is not None})
+    by_posture = {}
+    for name in postures:  # each posture's joints pooled, as the whole set's are
+        rows = np.array([im.posture == name for im in gt.images])
+        by_posture[name] = {"images": int(rows.sum()), "pck@0.2_torso": float(np.nanmean(correct[rows]) * 100)}
     return {
         "images": len(gt.images),
         "joints": names,
         "pck@0.2_torso": float(np.nanmean(correct) * 100),
+        "pck_by_posture": by_posture,
         "pck_per_joint": {c: float(np.nanmean(correct[:, i]) * 100) for i, c in enumerate(names)},
         "pck_per_image": [float(np.nanmean(r) * 100) if np.isfinite(r).any() else None for r in correct],
         "oks": oks_ap(gt, pred, scores, joints),
@@ -335,7 +344,8 @@ def format_coco_report(r: dict[str, Any]) -> str:
     """A few readable lines of an :func:`evaluate_coco` report."""
     lines = [
         f"images: {r['images']}  joints: {len(r['joints'])}",
-        f"PCK@0.2 torso: {r['pck@0.2_torso']:.1f} %",
+        f"PCK@0.2 torso: {r['pck@0.2_torso']:.1f} %"
+        + "".join(f"  {k} {v['pck@0.2_torso']:.1f} (n={v['images']})" for k, v in r.get("pck_by_posture", {}).items()),
         f"OKS AP: {r['oks']['ap'] * 100:.1f}  AP50: {r['oks']['ap50'] * 100:.1f}  AP75: {r['oks']['ap75'] * 100:.1f}",
         "per joint PCK: " + ", ".join(f"{k} {v:.0f}" for k, v in r["pck_per_joint"].items()),
     ]

@@ -207,3 +207,65 @@ def apply_joint_regressor(
     a = np.abs(r)
     c = np.einsum("jc,nc->nj", a / a.sum(1, keepdims=True), conf.astype(np.float64)).astype(np.float32)
     return kp, c
+
+
+# Soft peak selection of decode_centernet: cells whose score is within a few times this fraction of
+# the map's best share the vote (weight exp((s - best) / (SOFT_PEAK * best))), so the location is a
+# continuous function of the network's outputs: a near tie between two cells that FP16 or INT8
+# rounding could flip moves the joint a little, never by the distance between the two.
+SOFT_PEAK = 0.05
+CENTRE_PULL = 1.0  # MoveNet's centre prior: the score over (distance to the crop centre + this), heatmap px
+KEYPOINT_PULL = 1.8  # and each keypoint's: its score over (distance to the regressed point + this)
+
+
+def _soft_peak(score: np.ndarray) -> np.ndarray:
+    """(M, H*W) scores -> (M, H*W) weights summing to 1, concentrated on the near-best cells."""
+    best = score.max(axis=1, keepdims=True)
+    w = np.exp((score - best) / np.maximum(SOFT_PEAK * best, 1e-12))
+    return w / w.sum(axis=1, keepdims=True)
+
+
+def _sample(maps: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Bilinear samples (N, C) of (N, C, H, W) maps at (N,) heatmap px x, y (clamped to the map)."""
+    n, _, h, w = maps.shape
+    x, y = np.clip(x, 0, w - 1), np.clip(y, 0, h - 1)
+    x0, y0 = np.minimum(np.floor(x).astype(int), w - 2), np.minimum(np.floor(y).astype(int), h - 2)
+    fx, fy = (x - x0)[:, None], (y - y0)[:, None]
+    i = np.arange(n)
+    top = maps[i, :, y0, x0] * (1 - fx) + maps[i, :, y0, x0 + 1] * fx
+    bottom = maps[i, :, y0 + 1, x0] * (1 - fx) + maps[i, :, y0 + 1, x0 + 1] * fx
+    return top * (1 - fy) + bottom * fy
+
+
+def decode_centernet(
+    heatmaps: np.ndarray, offsets: np.ndarray, centre: np.ndarray, regress: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Keypoints of the one person of a crop from CenterNet-style heads (MoveNet SinglePose's decoding,
+    with soft peaks instead of argmax: see :data:`SOFT_PEAK`).
+
+    Args:
+        heatmaps: (N, K, H, W) keypoint scores in [0, 1].
+        offsets: (N, 2K, H, W) heatmap px (y, x per keypoint) from a cell to its keypoint.
+        centre: (N, 1, H, W) person-centre scores in [0, 1].
+        regress: (N, 2K, H, W) heatmap px (y, x per keypoint) from the centre to each keypoint.
+
+    Returns:
+        coords (N, K, 2) float64 heatmap px (x, y) and confidences (N, K) float32 (the keypoint
+        score at the decoded cells).
+    """
+    hm = np.asarray(heatmaps, np.float64)
+    n, k, h, w = hm.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    # The person nearest the crop's centre: the centre score over the distance to the middle of the map.
+    pull = np.hypot(yy - (h - 1) / 2, xx - (w - 1) / 2) + CENTRE_PULL
+    wc = _soft_peak((np.asarray(centre, np.float64)[:, 0] / pull).reshape(n, h * w))
+    cy, cx = wc @ yy.ravel(), wc @ xx.ravel()
+    reg = _sample(np.asarray(regress, np.float64), cx, cy).reshape(n, k, 2)
+    ry, rx = cy[:, None] + reg[..., 0], cx[:, None] + reg[..., 1]  # (N, K) regressed keypoints
+    dist = np.hypot(yy[None, None] - ry[..., None, None], xx[None, None] - rx[..., None, None])
+    wk = _soft_peak((hm / (dist + KEYPOINT_PULL)).reshape(n * k, h * w)).reshape(n, k, h * w)
+    off = np.asarray(offsets, np.float64).reshape(n, k, 2, h * w)
+    y = np.einsum("nkc,nkc->nk", wk, yy.ravel()[None, None] + off[:, :, 0])
+    x = np.einsum("nkc,nkc->nk", wk, xx.ravel()[None, None] + off[:, :, 1])
+    conf = np.einsum("nkc,nkc->nk", wk, hm.reshape(n, k, h * w))
+    return np.stack([x, y], axis=-1), conf.astype(np.float32)

@@ -256,3 +256,12 @@ BLAZEPOSE_DERIVED_PRIOR: dict[str, dict[str, float]] = {
     "thorax": {"left_shoulder": 0.5, "right_shoulder": 0.5},
     "upper_neck": {"left_shoulder": 0.3, "right_shoulder": 0.3, "mouth_left": 0.2, "mouth_right": 0.2},
 }
+
+# --- MoveNet (COCO 17 keypoints): the heatmap channels of the MoveNet 2D networks ---
+# COCO's keypoint order, named as BlazePose names the same points, so that one regressor prior
+# (BLAZEPOSE_DERIVED_PRIOR) and one MPII mapping (BLAZEPOSE_TO_MPII) serve both networks.
+COCO_KEYPOINTS: tuple[str, ...] = (
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
+    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
+    "right_knee", "left_ankle", "right_ankle",
+)  # fmt: skip

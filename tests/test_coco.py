@@ -10,6 +10,7 @@ from infantpose.coco import (
     CocoImage,
     CocoSet,
     evaluate_coco,
+    format_coco_report,
     labelme_to_coco,
     pck_torso,
     read_coco,
@@ -189,3 +190,24 @@ def test_photo_variants_map_predictions_back_to_the_photo(name):
     mapped = back(found)
     for s in spots:
         assert np.linalg.norm(mapped - s, axis=1).min() < 1.0
+
+
+def test_scores_are_reported_by_posture_where_the_file_names_one(tmp_path):
+    """A file whose images carry a "posture" (as SyRIP's do) is scored per posture too: one right and one
+    wrong image are 100 and 0 under their own posture, 50 pooled."""
+    pytest.importorskip("pycocotools")
+    path = _coco_doc(tmp_path)
+    doc = json.loads(path.read_text())
+    doc["images"][0]["posture"] = "Supine"
+    doc["images"].append({"id": 8, "file_name": "b.png", "width": 320, "height": 400, "posture": "Prone"})
+    doc["annotations"].append({**doc["annotations"][0], "id": 2, "image_id": 8})
+    path.write_text(json.dumps(doc))
+    gt = read_coco(path)
+    truth = np.zeros((MPII.num_joints, 2))
+    for m, g, _ in shared_joints(gt.names):
+        truth[m] = gt.images[0].keypoints[g, :2]
+    pred = np.stack([truth, truth + 80.0])
+    report = score_coco(gt, pred, np.array([0.9, 0.9]), "test")
+    assert report["pck_by_posture"] == {"prone": {"images": 1, "pck@0.2_torso": 0.0},
+                                        "supine": {"images": 1, "pck@0.2_torso": 100.0}}  # fmt: skip
+    assert report["pck@0.2_torso"] == 50.0 and "prone 0.0 (n=1)" in format_coco_report(report)

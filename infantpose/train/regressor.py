@@ -32,9 +32,10 @@ def prior_regressor(channels: tuple[str, ...]) -> np.ndarray:
     for j, name in enumerate(MPII.joints):
         if name in BLAZEPOSE_TO_MPII:
             r[j, channels.index(BLAZEPOSE_TO_MPII[name])] = 1.0
-        else:
-            for src, w in BLAZEPOSE_DERIVED_PRIOR[name].items():
-                r[j, channels.index(src)] = w
+        else:  # the prior's points the network has, weights renormalised (MoveNet has no mouth corners)
+            have = {src: w for src, w in BLAZEPOSE_DERIVED_PRIOR[name].items() if src in channels}
+            for src, w in have.items():
+                r[j, channels.index(src)] = w / sum(have.values())
     return r
 
 

@@ -131,10 +131,10 @@ def train(
         lr_gamma=r.get("lr_gamma", 1.0), seed=seed, resume=resume, device=device, workers=workers,
         progress=progress, max_steps=max_steps,
     )  # fmt: skip
-    if r["arch"] == "blazepose":
+    if r["arch"] in PRETRAINED_AS_IS:
         if epochs or resume or init is not None or not pretrained:
             raise InfantposeError(
-                "the blazepose recipe is MediaPipe's network as it is (not fine-tuned):"
+                f"the {recipe} recipe is a pretrained network as it is (not fine-tuned):"
                 " no --epochs, --resume, --init or --from-scratch"
             )
         return _fit_pretrained_pose(r, params, train_s, val_s, out, extra)
@@ -190,24 +190,46 @@ def train(
     return fit(model, train_set, loss_fn, validate, cfg, info, collate=collate)
 
 
+# 2D architectures whose recipes use a real-photo network as it is, with a fitted joint regressor.
+PRETRAINED_AS_IS = ("blazepose", "movenet")
+
+
+def _pretrained_pose(name: str) -> tuple[torch.nn.Module, dict[str, Any], tuple[str, ...], dict[str, str]]:
+    """A recipe's ``pretrained`` 2D network: (model, its kwargs, its channel names, where it came from)."""
+    if name == "blazepose":
+        from infantpose.skeleton import BLAZEPOSE_CHANNELS
+        from infantpose.train.models import blazepose
+
+        model, kwargs = blazepose.build_pretrained()
+        return model, kwargs, BLAZEPOSE_CHANNELS, blazepose.SOURCE
+    if name.startswith("movenet-"):
+        from infantpose.skeleton import COCO_KEYPOINTS
+        from infantpose.train.models import movenet
+
+        variant = name.removeprefix("movenet-")
+        model, kwargs = movenet.build_pretrained(variant)
+        source = {**movenet.SOURCE, "file": movenet.SOURCE["file"].format(variant=variant)}
+        return model, kwargs, COCO_KEYPOINTS, source
+    raise InfantposeError(f"unknown pretrained 2D network {name!r}")
+
+
 def _fit_pretrained_pose(
     r: dict, params: PoseParams, train_s: list, val_s: list, out: Path, extra: dict[str, Any]
 ) -> dict[str, Any]:
-    """BlazePose recipe: the pretrained network as it is, plus a fitted joint regressor (no gradient steps).
+    """A pretrained 2D recipe (BlazePose, MoveNet): the network as it is, plus a fitted joint regressor
+    (no gradient steps).
 
     Fine-tuning on renders is what made earlier models learn the renderer; here only the
-    regressor for the three MPII joints BlazePose lacks is learnt from the synthetic frames.
+    regressor for the MPII joints the network lacks is learnt from the synthetic frames.
     """
     import json
     import time
 
-    from infantpose.skeleton import BLAZEPOSE_CHANNELS
     from infantpose.train.checkpoint import atomic_save, make_checkpoint
-    from infantpose.train.models.blazepose import SOURCE, build_pretrained
     from infantpose.train.regressor import fit_regressor
 
     t0 = time.perf_counter()
-    model, kwargs = build_pretrained()
+    model, kwargs, channels, source = _pretrained_pose(r["pretrained"])
     fit_s = _spread(train_s, int(r.get("fit_frames", 2000)))
     raw = PoseStage(TorchBackend(model, params), params)  # no regressor yet: the heatmap joints
     cache = ImageCache()
@@ -220,17 +242,17 @@ def _fit_pretrained_pose(
     scale = np.hypot(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
     res = fit_regressor(
         np.concatenate(preds), np.stack([s.joints2d for s in fit_s]), np.stack([s.visible for s in fit_s]),
-        scale, BLAZEPOSE_CHANNELS,
+        scale, channels,
     )  # fmt: skip
-    params = replace(params, heatmap_joints=tuple(BLAZEPOSE_CHANNELS),
+    params = replace(params, heatmap_joints=tuple(channels),
                      joint_regressor=tuple(tuple(row) for row in res.regressor.round(6).tolist()))  # fmt: skip
     val_s = _spread(val_s, int(r.get("val_frames", VAL_LIMIT)))  # six passes per frame (upright search)
     metrics = {"epoch": 0, **_validate_pose(val_s, params)(model), "seconds": time.perf_counter() - t0}
     fit_info = {"frames": res.frames, "rms_prior": res.error_prior, "rms_fitted": res.error_fitted}
     print(f"[pose2d] regressor fit (rms in box diagonals): {json.dumps(fit_info)}")
     print("[pose2d] " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()), flush=True)
-    ckpt = make_checkpoint("pose2d", "blazepose", kwargs, params, model, metrics=metrics, epoch=0,
-                           pretrained=SOURCE, regressor_fit=fit_info, **extra)  # fmt: skip
+    ckpt = make_checkpoint("pose2d", r["arch"], kwargs, params, model, metrics=metrics, epoch=0,
+                           pretrained=source, regressor_fit=fit_info, **extra)  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
     atomic_save(ckpt, out / "best.pt")
     atomic_save(ckpt, out / "last.pt")

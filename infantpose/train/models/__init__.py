@@ -13,6 +13,7 @@ MODELS: dict[str, tuple[str, str]] = {
     "fasterrcnn": ("detector", "fasterrcnn"),
     "simple_baseline": ("pose2d", "SimpleBaseline"),
     "blazepose": ("blazepose", "BlazePoseHeatmaps"),
+    "movenet": ("movenet", "MoveNetHeads"),
     "martinez": ("lifter", "MartinezLifter"),
     "temporal": ("lifter", "TemporalLifter"),
 }
