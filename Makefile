@@ -49,11 +49,15 @@ train-default: $(VENV)/.full weights
 	# and lifter in INT8 and BlazePose in FP32 (docs/results.md "Verified export").
 	IP=$(VENV)/bin/infantpose scripts/release_bundle.sh
 
-# The speed table of docs/results.md: MediaPipe first, then every backend this machine runs, in one go;
-# the table and ratios are spliced into docs/results.md from the recorded JSON/markdown.
+# The speed tables of docs/results.md ("Model tiers"): MediaPipe first, then each shipped tier on the
+# demo clip in one go (fast: every precision it ships; accurate: FP32 and its INT8 set); the tables and
+# ratios are spliced into docs/results.md from the recorded markdown.
 bench: $(VENV)/.full peer-mediapipe
-	$(VENV)/bin/infantpose bench --backends auto,seed --peer docs/benchmarks/mediapipe.json \
-	    --json docs/benchmarks/bench.json --markdown docs/benchmarks/bench.md --plot docs/benchmarks/latency.png
+	$(VENV)/bin/infantpose bench --model fast --backends onnxruntime-cpu --peer docs/benchmarks/mediapipe.json \
+	    --json docs/benchmarks/bench_fast.json --markdown docs/benchmarks/bench_fast.md
+	$(VENV)/bin/infantpose bench --model accurate --precisions fp32,int8 --backends onnxruntime-cpu \
+	    --peer docs/benchmarks/mediapipe.json --json docs/benchmarks/bench_accurate.json \
+	    --markdown docs/benchmarks/bench_accurate.md
 	$(PY) scripts/readme_tables.py
 
 # MediaPipe Pose on the demo clip, in its own venv (mediapipe 0.10.21 pins numpy 1.x).

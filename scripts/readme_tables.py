@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Splice generated tables into docs/results.md between <!-- NAME:start --> and <!-- NAME:end --> markers.
 
-bench  <- docs/benchmarks/bench.md (infantpose bench --markdown)
-verify <- docs/verify.md           (infantpose verify --markdown)
+bench_fast     <- docs/benchmarks/bench_fast.md     (make bench: infantpose bench --model fast --markdown)
+bench_accurate <- docs/benchmarks/bench_accurate.md (make bench: infantpose bench --model accurate --markdown)
+bench          <- docs/benchmarks/bench.md          (the BlazePose bundle's run of an earlier release)
+verify         <- docs/verify.md                    (infantpose verify --markdown)
 """
 
 from __future__ import annotations
@@ -11,7 +13,12 @@ import re
 import sys
 from pathlib import Path
 
-TABLES = {"bench": Path("docs/benchmarks/bench.md"), "verify": Path("docs/verify.md")}
+TABLES = {
+    "bench_fast": Path("docs/benchmarks/bench_fast.md"),
+    "bench_accurate": Path("docs/benchmarks/bench_accurate.md"),
+    "bench": Path("docs/benchmarks/bench.md"),
+    "verify": Path("docs/verify.md"),
+}
 
 
 def splice(readme: str, name: str, table: str) -> str:

@@ -252,3 +252,40 @@ def test_verify_against_the_bundles_own_fp32_onnx(setup, tmp_path):
         ("onnx", "fp16"),
     ]
     assert abs(result["rows"][1]["delta_mm"]) <= 0.5, res.output
+
+
+def test_a_movenet_2d_stage_exports_behind_a_reused_detector_and_lifter(setup, tmp_path):
+    """The shipped tiers' path without downloaded weights: a MoveNet network (random weights in a tiny
+    graph of MoveNet's node names) exported to ONNX FP32 / FP16 and matching PyTorch, the detector and
+    lifter of another bundle reused byte for byte (its training record kept), and the chain runs."""
+    from infantpose.runtime.pipeline import Pipeline
+    from infantpose.skeleton import COCO_KEYPOINTS
+    from infantpose.stages.pose2d import PoseParams
+    from infantpose.train.checkpoint import atomic_save, load_checkpoint, make_checkpoint
+    from infantpose.train.models.movenet import build_pretrained
+    from infantpose.train.regressor import prior_regressor
+
+    from .test_movenet import tiny_movenet
+
+    model, kwargs = build_pretrained("lightning", tiny_movenet(tmp_path / "graph"))
+    regressor = tuple(map(tuple, prior_regressor(COCO_KEYPOINTS).tolist()))
+    params = PoseParams("movenet", (32, 32), 1.25, (0.5,) * 3, (0.5,) * 3, heatmap_joints=COCO_KEYPOINTS,
+                        joint_regressor=regressor, refine=1, view="auto")  # fmt: skip
+    ckpt = tmp_path / "movenet.pt"
+    atomic_save(make_checkpoint("pose2d", "movenet", kwargs, params, model, recipe="movenet-lightning"), ckpt)
+    export_onnx(load_checkpoint(ckpt), tmp_path / "m.onnx")
+    assert max_abs_diff(load_checkpoint(ckpt), tmp_path / "m.onnx", batch=2) < 1e-4
+    out = tmp_path / "tier"
+    base = setup["bundle"]
+    export_bundle({"detector": base, "pose2d": ckpt, "lifter": base}, out, ("fp32", "fp16"), log=lambda *_: None)
+    for name in ("detector.fp32.onnx", "detector.fp16.onnx", "lifter.fp32.onnx", "lifter.fp16.onnx"):
+        assert (out / name).read_bytes() == (base / name).read_bytes()
+    b = load_bundle(out)
+    assert b.stage("pose2d").params.arch == "movenet" and not (out / "detector.int8.onnx").exists()
+    assert b.manifest.meta["training"]["lifter"]["reused_from"]["bundle"] == str(base)
+    frame = np.random.default_rng(0).integers(0, 255, (120, 160, 3), np.uint8)
+    with Pipeline.from_bundle(out) as pipe:
+        r = pipe.still(frame)
+    assert r.kp2d is not None and np.isfinite(r.kp3d).all()
+    with pytest.raises(InfantposeError, match="not a bundle"):
+        export_bundle({"detector": tmp_path, "pose2d": ckpt, "lifter": base}, tmp_path / "x", ("fp32",))

@@ -24,9 +24,11 @@ def root(tmp_path_factory):
     return r
 
 
-# BlazePose's architecture comes from its weights file: tests/test_blazepose.py covers it.
+# BlazePose's and MoveNet's architectures come from their weights files: tests/test_blazepose.py and
+# tests/test_movenet.py cover them.
 @pytest.mark.parametrize(
-    "stage,recipe", [k for k in RECIPES if k != ("detector", "seed") and RECIPES[k]["arch"] != "blazepose"]
+    "stage,recipe",
+    [k for k in RECIPES if k != ("detector", "seed") and RECIPES[k]["arch"] not in ("blazepose", "movenet")],
 )
 def test_output_shapes(stage, recipe):
     r = get_recipe(stage, recipe)
