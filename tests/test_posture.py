@@ -119,36 +119,11 @@ def test_a_recording_is_voted_as_the_live_pipeline_votes():
 def test_a_track_turned_by_the_vote_relabels_the_lifter_s_window():
     """A prone infant: the first frames are shown as front views (the prior), then the vote turns the
     track and every frame in the lifter's window, the earlier ones too, is in back-view order."""
-    from types import SimpleNamespace
 
     from infantpose.posture import VOTE_PRIOR, torso_back_view
-    from infantpose.runtime.pipeline import Pipeline, SmoothingConfig
-    from infantpose.stages.pose2d import PoseParams, PoseStage
 
     back = _body(0.0)[:, MPII.flip_permutation()]  # the network's labels for a prone infant, every frame
-    stage = PoseStage(None, PoseParams("simple_baseline", (64, 64), 1.25, (0, 0, 0), (1, 1, 1), view="auto"))
-
-    class Detector:
-        params = SimpleNamespace(score_threshold=0.1)
-
-        def __call__(self, frames):
-            return np.array([[200.0, 150.0, 440.0, 330.0]]), np.array([0.9])
-
-    class Pose:
-        params, pose_boxes = stage.params, stage.pose_boxes
-
-        def __call__(self, frames, boxes, rotations=None, refine=True, view=None):
-            return back.copy(), np.full((1, MPII.num_joints), 0.9)
-
-    class Lifter:
-        window, seen = 9, []
-
-        def __call__(self, x):
-            self.seen.append(x[0].copy())
-            return np.zeros((1, MPII.num_joints, 3))
-
-    lifter = Lifter()
-    pipe = Pipeline(Detector(), Pose(), lifter, smoothing=SmoothingConfig(enabled=False))
+    pipe, lifter, _ = _fixed_pose_pipeline(back, window=9)
     shown = [torso_back_view(pipe(np.zeros((480, 640, 3), np.uint8), t=i / 30).kp2d[None])[0] for i in range(8)]
     turn = int(np.argmax(shown))
     assert not any(shown[:turn]) and all(shown[turn:]) and 0 < turn <= 2 * VOTE_PRIOR + 1
@@ -159,15 +134,27 @@ def test_a_track_turned_by_the_vote_relabels_the_lifter_s_window():
 def test_a_photo_keeps_the_network_s_left_and_right():
     """A prone infant in a photo: no front prior mirrors it (the pose stage is asked for the network's
     own labels and no vote turns the result), while the same frame in a track starts as a front view."""
-    from types import SimpleNamespace
 
     from infantpose.posture import PHOTO_VIEW, torso_back_view
+
+    back = _body(0.0)[:, MPII.flip_permutation()]
+    pipe, _, asked = _fixed_pose_pipeline(back, window=1)
+    frame = np.zeros((480, 640, 3), np.uint8)
+    assert torso_back_view(pipe.still(frame).kp2d[None])[0] and asked == [PHOTO_VIEW]
+    assert not torso_back_view(pipe(frame, t=0.0).kp2d[None])[0] and asked[-1] is None  # a track's first frame
+
+
+def _fixed_pose_pipeline(kp: np.ndarray, window: int):
+    """A Pipeline whose detector always finds one box and whose 2D stage always returns ``kp`` (1, J, 2)
+    (view "auto"); returns it, its lifter (``seen``: the windows it was given) and the list of the
+    ``view`` each 2D call was asked for."""
+    from types import SimpleNamespace
+
     from infantpose.runtime.pipeline import Pipeline, SmoothingConfig
     from infantpose.stages.pose2d import PoseParams, PoseStage
 
-    back = _body(0.0)[:, MPII.flip_permutation()]
     stage = PoseStage(None, PoseParams("simple_baseline", (64, 64), 1.25, (0, 0, 0), (1, 1, 1), view="auto"))
-    asked = []
+    asked: list = []
 
     class Detector:
         params = SimpleNamespace(score_threshold=0.1)
@@ -180,15 +167,15 @@ def test_a_photo_keeps_the_network_s_left_and_right():
 
         def __call__(self, frames, boxes, rotations=None, refine=True, view=None):
             asked.append(view)
-            return back.copy(), np.full((1, MPII.num_joints), 0.9)
+            return kp.copy(), np.full((1, MPII.num_joints), 0.9)
 
     class Lifter:
-        window = 1
+        def __init__(self) -> None:
+            self.window, self.seen = window, []
 
         def __call__(self, x):
+            self.seen.append(x[0].copy())
             return np.zeros((1, MPII.num_joints, 3))
 
-    pipe = Pipeline(Detector(), Pose(), Lifter(), smoothing=SmoothingConfig(enabled=False))
-    frame = np.zeros((480, 640, 3), np.uint8)
-    assert torso_back_view(pipe.still(frame).kp2d[None])[0] and asked == [PHOTO_VIEW]
-    assert not torso_back_view(pipe(frame, t=0.0).kp2d[None])[0] and asked[-1] is None  # a track's first frame
+    lifter = Lifter()
+    return Pipeline(Detector(), Pose(), lifter, smoothing=SmoothingConfig(enabled=False)), lifter, asked
