@@ -204,9 +204,9 @@ def eval_(
 
         raise InfantposeError("--results needs --coco (the ground truth the results are scored against)")
     # Outputs are checked before minutes of evaluation: none may replace an input, each must be writable.
-    if str(bundle) == "default":  # the earlier spelling of the shipped default
-        bundle = None
-    if (coco is not None and results is None) or model is not None:
+    if str(bundle) == "default":  # the earlier spelling of the shipped default (now: the accurate model)
+        bundle = _tier(model, None)
+    elif (coco is not None and results is None) or model is not None:
         bundle = _tier(model, bundle)
     check_outputs({"--data": data, "--coco": coco, "--images": images, "--results": results, "--bundle": bundle,
                    "--detector": detector, "--pose2d": pose2d, "--lifter": lifter},
