@@ -88,6 +88,16 @@ def _lr_pairs(joints: tuple[str, ...], left: str, right: str) -> tuple[tuple[int
     return tuple(out)
 
 
+def flip_permutation_of(names: tuple[str, ...]) -> np.ndarray:
+    """(C,) index array that swaps left and right in a list of point names ("left_x" / "right_x" as
+    COCO and BlazePose name them, or "l_x" / "r_x" as MPII does); unpaired names stay."""
+    perm = np.arange(len(names))
+    for left, right in ("left_", "right_"), ("l_", "r_"):
+        for a, b in _lr_pairs(names, left, right):
+            perm[a], perm[b] = b, a
+    return perm
+
+
 # --- MINI-RGBD: the 25 SMIL joints, in the dataset's id order ---------------
 _MINI = (
     "pelvis", "leftThigh", "rightThigh", "spine", "leftCalf", "rightCalf", "spine1",

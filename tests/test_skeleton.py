@@ -68,3 +68,14 @@ def test_colours_follow_sides():
     assert cols[sk.MPII.index("r_wrist")] == sk.COLOUR_RIGHT
     assert cols[sk.MPII.index("thorax")] == sk.COLOUR_CENTRE
     assert len(sk.MPII.bone_colours()) == len(sk.MPII.bones)
+
+
+def test_flip_permutation_of_names_swaps_each_side_prefix():
+    import numpy as np
+
+    from infantpose.skeleton import COCO_KEYPOINTS, MPII, flip_permutation_of
+
+    np.testing.assert_array_equal(flip_permutation_of(MPII.joints), MPII.flip_permutation())
+    perm = flip_permutation_of(COCO_KEYPOINTS)
+    assert COCO_KEYPOINTS[perm[COCO_KEYPOINTS.index("left_eye")]] == "right_eye"
+    assert COCO_KEYPOINTS[perm[COCO_KEYPOINTS.index("nose")]] == "nose"

@@ -66,12 +66,12 @@ class SmoothingConfig:
 
 
 def _left_out_note(meta: dict, precision: str, stage: str) -> str:
-    """``stage``, with why the export left its ``precision`` model out where the manifest says."""
-    table = meta.get(f"{precision}_left_out")
+    """``stage``, with the drift for which the export left its INT8 model out where the manifest says."""
+    table = meta.get("int8_left_out") if precision == "int8" else None
     why = table.get(stage) if isinstance(table, dict) else None
     if isinstance(why, dict) and "drift" in why:
         return f"{stage} (left out at export: drift {why['drift']:.3g} > {why.get('max_drift')})"
-    return f"{stage} ({why})" if isinstance(why, str) else stage
+    return stage
 
 
 def check_frame(frame: object) -> None:

@@ -24,7 +24,7 @@ from infantpose.geometry import turned_box_from_points
 from infantpose.heatmaps import DECODERS, apply_joint_regressor, decode_centernet, decode_heatmaps, heatmaps_to_image
 from infantpose.posture import VIEWS, front_view, limbs_follow_torso, upright_angle
 from infantpose.preprocess import pose_input
-from infantpose.skeleton import MPII, map_joints
+from infantpose.skeleton import MPII, flip_permutation_of, map_joints
 from infantpose.stages.base import ParamsReader, StageDef, TensorIO, TensorSpec, Timer, is_finite_number, params_dict
 
 NAME = "pose2d"
@@ -55,8 +55,9 @@ ARCHS: dict[str, PoseArch] = {
     "simple_baseline": PoseArch(TensorIO(("image",), ("heatmaps",)), _decode_heatmaps),
     "blazepose": PoseArch(TensorIO(("image",), ("heatmaps", "presence")), _decode_heatmaps, "presence"),
     # MoveNet's decoding puts cell j at input px stride * j (corner convention): x' = W - x.
-    "movenet": PoseArch(TensorIO(("image",), ("heatmaps", "offsets", "centre", "regress")), _decode_centernet,
-                        mirror=0.0),
+    "movenet": PoseArch(
+        TensorIO(("image",), ("heatmaps", "offsets", "centre", "regress")), _decode_centernet, mirror=0.0
+    ),
 }
 
 
@@ -157,21 +158,6 @@ def preprocess(
     return np.stack([c[0] for c in crops]), crops
 
 
-def _flip_channels(names: tuple[str, ...] | None, count: int) -> np.ndarray:
-    """(C,) channel order that swaps each left channel with its right one (names "left_x" / "right_x",
-    or MPII's "l_x" / "r_x" when the channels are the MPII joints)."""
-    names = names or (MPII.joints if count == MPII.num_joints else None)
-    if names is None or len(names) != count:
-        raise ValueError(f"flip test needs the names of the {count} channels (heatmap_joints)")
-    swap = {"left_": "right_", "right_": "left_", "l_": "r_", "r_": "l_"}
-    def other(n: str) -> str:
-        for a, b in swap.items():
-            if n.startswith(a):
-                return b + n[len(a):]
-        return n
-    return np.array([names.index(other(n)) for n in names])
-
-
 def postprocess(
     out: dict[str, np.ndarray],
     crops: list[tuple],
@@ -190,7 +176,10 @@ def postprocess(
     if flipped is not None:  # the mirrored crops' keypoints, mirrored back, left and right swapped: the mean
         fc, fconf = params.spec.decode(flipped, params)
         fc[..., 0] = hm_size[0] + params.spec.mirror - fc[..., 0]
-        perm = _flip_channels(params.heatmap_joints, coords.shape[1])
+        names = params.heatmap_joints or MPII.joints
+        if len(names) != coords.shape[1]:
+            raise ValueError(f"flip test needs the names of the {coords.shape[1]} channels (heatmap_joints)")
+        perm = flip_permutation_of(names)
         coords, conf = (coords + fc[:, perm]) / 2, (conf + fconf[:, perm]) / 2
     kp = np.stack(
         [heatmaps_to_image(c, k[1], k[2], hm_size, float(r)) for c, k, r in zip(coords, crops, rotations, strict=True)]
@@ -225,8 +214,6 @@ class PoseStage:
         self.io = params.io
         self.timer = Timer()
         self.last_presence: np.ndarray | None = None  # (N,) of the latest call, for networks that score it
-        self._view: str | None = None  # the current call's view rule (None: the params')
-        self._final = True  # the current pass is the call's last (where the flip test runs)
 
     def __call__(
         self,
@@ -245,17 +232,16 @@ class PoseStage:
         box (:meth:`pose_boxes`); a tracker, whose box is already one, passes False. ``view``: the
         view rule (default ``params.view``; a photo passes "any").
         """
-        self._view = view
         passes = self.params.refine if refine else 0
-        self._final = passes == 0  # the flip test runs on the last pass only
+        flip = self.params.flip_test and passes == 0  # the flip test runs on the last pass only
         if rotations is None and self.params.upright:
-            kp, conf = self.find_upright(frames, boxes)
+            kp, conf = self.find_upright(frames, boxes, view, flip)
         else:
-            kp, conf = self._run(frames, boxes, rotations)
+            kp, conf = self._run(frames, boxes, rotations, view, flip)
         for k in range(passes):
-            self._final = k == passes - 1
             turn = self.pose_rotations(kp)
-            kp, conf = self._run(frames, self.pose_boxes(kp, turn), turn)
+            last = self.params.flip_test and k == passes - 1
+            kp, conf = self._run(frames, self.pose_boxes(kp, turn), turn, view, last)
         return kp, conf
 
     def pose_rotations(self, kp2d: np.ndarray) -> np.ndarray:
@@ -273,7 +259,9 @@ class PoseStage:
         grow = self.params.keypoint_box
         return np.stack([turned_box_from_points(k, float(r), grow) for k, r in zip(kp2d, rotations, strict=True)])
 
-    def find_upright(self, frames: list[np.ndarray], boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def find_upright(
+        self, frames: list[np.ndarray], boxes: np.ndarray, view: str | None = None, flip: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Keypoints and confidences, as :meth:`__call__`, for bodies of unknown orientation.
 
         The four quarter turns run as one batch and the network ranks them (its ``presence``
@@ -284,10 +272,10 @@ class PoseStage:
         n = len(boxes)
         boxes = np.asarray(boxes)
         idx = np.arange(n)
-        kp4, conf4 = self._run(list(frames) * 4, np.tile(boxes, (4, 1)), np.repeat(np.arange(4) * 90.0, n))
+        kp4, conf4 = self._run(list(frames) * 4, np.tile(boxes, (4, 1)), np.repeat(np.arange(4) * 90.0, n), view, flip)
         top2 = np.argsort(-self._rank(conf4).reshape(4, n), axis=0, kind="stable")[:2]  # (2, N)
         rot = upright_steps(kp4.reshape(4, n, *kp4.shape[1:])[top2, idx].reshape(2 * n, *kp4.shape[1:]))
-        kp2, conf2 = self._run(list(frames) * 2, np.tile(boxes, (2, 1)), rot)
+        kp2, conf2 = self._run(list(frames) * 2, np.tile(boxes, (2, 1)), rot, view, flip)
         second = self._rank(conf2).reshape(2, n).argmax(0)  # 0: the first choice stays on a tie
         pick = second * n + idx
         return kp2[pick], conf2[pick]
@@ -303,13 +291,18 @@ class PoseStage:
         return np.round(conf.mean(1).astype(np.float64), 3)
 
     def _run(
-        self, frames: list[np.ndarray], boxes: np.ndarray, rotations: np.ndarray | None
+        self,
+        frames: list[np.ndarray],
+        boxes: np.ndarray,
+        rotations: np.ndarray | None,
+        view: str | None = None,
+        flip: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
+        """One network pass (``flip``: with the mirrored crops too) and its post-processing (view rule ``view``)."""
         self.timer.start()
         rot = np.zeros(len(boxes)) if rotations is None else np.asarray(rotations, np.float64)
         x, crops = preprocess(frames, boxes, self.params, rot)
         self.timer.mark("pre")
-        flip = self.params.flip_test and self._final
         if flip:  # the crops and their mirror images in one batch
             x = np.concatenate([x, np.ascontiguousarray(x[..., ::-1])])
         out = self.backend({self.io.inputs[0]: x})
@@ -320,7 +313,7 @@ class PoseStage:
         ranked_by = self.params.spec.ranked_by
         self.last_presence = None if ranked_by is None else np.asarray(out[ranked_by], np.float32).reshape(-1)
         self.timer.mark("infer")
-        kp, conf = postprocess(out, crops, rot, self.params, self._view, flipped)
+        kp, conf = postprocess(out, crops, rot, self.params, view, flipped)
         self.timer.mark("post")
         return kp, conf
 
