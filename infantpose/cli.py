@@ -618,8 +618,13 @@ def _tier(model: str | None, bundle: Path | None, source: str | None = None) -> 
     photos and folders, the fast one for cameras and network streams (``source`` None: accurate)."""
     from infantpose.runtime.pipeline import LIVE_TIER, OFFLINE_TIER, tier_bundle
 
-    live = source is not None and ("://" in source or source.strip().isdigit())
+    live = source is not None and not _is_local(source.strip())
     return tier_bundle(model, bundle, LIVE_TIER if live else OFFLINE_TIER)
+
+
+def _is_local(source: str) -> bool:
+    """A file or folder source, not a camera index or a network stream."""
+    return "://" not in source and not source.isdigit()
 
 
 def _check_outputs(source: str, bundle: Path | None, outputs: dict[str, Path | None], folders: tuple = ()) -> None:
@@ -632,7 +637,7 @@ def _check_outputs(source: str, bundle: Path | None, outputs: dict[str, Path | N
 
     if outputs.get("--jsonl") == STDOUT and outputs.get("--csv") == STDOUT:
         raise InfantposeError("--jsonl - and --csv -: only one of them can use standard output")
-    local = "://" not in source and not source.isdigit()
+    local = _is_local(source)
     inputs = {"": Path(source) if local else None, "--bundle": bundle or DEFAULT_BUNDLE}
     files = dict(outputs)
     sidecars = {sidecar_path(outputs[f]): f for f in ("--csv", "--jsonl") if outputs.get(f) not in (None, STDOUT)}
