@@ -4,20 +4,18 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
-# torch/torchvision pinned to the builds measured in ARCHITECTURE.md.
-TORCH_PINS := "torch==2.14.1" "torchvision==0.29.1"
 
 .PHONY: demo test test-runtime lint bench peer-mediapipe peer-mediapipe-coco train-default weights clean
 
 $(VENV)/.base: pyproject.toml
 	@./scripts/setup-system.sh
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -e .
+	$(PIP) install -c constraints.txt -e .
 	@touch $@
 
 $(VENV)/.full: pyproject.toml $(VENV)/.base
 	@./scripts/setup-system.sh --browser
-	$(PIP) install $(TORCH_PINS) -e ".[train,export,synth,eval,analysis,dev]"
+	$(PIP) install -c constraints.txt -e ".[dev]"
 	@touch $@
 
 demo: $(VENV)/.base

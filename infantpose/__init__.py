@@ -18,7 +18,7 @@ def __getattr__(name: str) -> Any:
 
         return Pipeline
     if name in ("Bundle", "load_bundle"):
-        from infantpose import bundle
+        from infantpose.runtime import bundle
 
         return getattr(bundle, name)
     raise AttributeError(f"module 'infantpose' has no attribute {name!r}")

@@ -49,9 +49,9 @@ def test_a_backend_closes_and_is_a_context_manager():
 def test_tensor_ranks_are_checked_against_the_manifest():
     from dataclasses import replace
 
-    from infantpose.bundle import load_bundle
     from infantpose.errors import BundleError
     from infantpose.runtime.backends import load_backend
+    from infantpose.runtime.bundle import load_bundle
 
     bundle = load_bundle(DEFAULT_BUNDLE)
     art = bundle.artifact("lifter")

@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from infantpose.bundle import (
+from infantpose.errors import BundleError
+from infantpose.runtime.bundle import (
     MANIFEST,
     Artifact,
     Manifest,
@@ -12,7 +13,6 @@ from infantpose.bundle import (
     load_bundle,
     write_manifest,
 )
-from infantpose.errors import BundleError
 from infantpose.stages import parse_params
 
 

@@ -7,9 +7,9 @@ CORE = [
     "infantpose.geometry",
     "infantpose.heatmaps",
     "infantpose.metrics",
-    "infantpose.bundle",
+    "infantpose.runtime.bundle",
     "infantpose.datasets",
-    "infantpose.system",
+    "infantpose.apps.system",
 ]
 
 
@@ -19,7 +19,7 @@ def _run(code: str) -> subprocess.CompletedProcess:
 
 def test_core_modules_do_not_import_torch():
     code = "import sys\n" + "".join(f"import {m}\n" for m in CORE)
-    code += "from infantpose.system import system_info; system_info()\n"
+    code += "from infantpose.apps.system import system_info; system_info()\n"
     code += "bad = [m for m in ('torch', 'torchvision') if m in sys.modules]\nassert not bad, bad\n"
     out = _run(code)
     assert out.returncode == 0, out.stderr

@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from infantpose.coco import (
+from infantpose.errors import DatasetError
+from infantpose.evaluate.coco import (
     LIMB_KEYPOINTS,
     CocoImage,
     CocoSet,
@@ -18,7 +19,6 @@ from infantpose.coco import (
     score_coco,
     shared_joints,
 )
-from infantpose.errors import DatasetError
 from infantpose.skeleton import MPII
 
 

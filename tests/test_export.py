@@ -10,12 +10,12 @@ onnx = pytest.importorskip("onnx", reason="the export extra (onnx) is not instal
 
 from typer.testing import CliRunner  # noqa: E402
 
-from infantpose.bundle import load_bundle, write_manifest  # noqa: E402
 from infantpose.cli import app  # noqa: E402
 from infantpose.errors import BundleError, InfantposeError  # noqa: E402
 from infantpose.export.onnx import export_onnx, max_abs_diff  # noqa: E402
 from infantpose.export.package import export_bundle  # noqa: E402
 from infantpose.export.tensorrt import tensorrt_available  # noqa: E402
+from infantpose.runtime.bundle import load_bundle, write_manifest  # noqa: E402
 
 from .fixtures import make_minirgbd, random_checkpoint  # noqa: E402
 

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from infantpose.kinematics import analyse, features, joint_angles, spectrum, symmetry_index
+from infantpose.clinical.kinematics import analyse, features, joint_angles, spectrum, symmetry_index
 from infantpose.skeleton import MPII
 
 J = MPII.index
@@ -90,7 +90,7 @@ def test_analyze_writes_csv_summary_trc_and_c3d_that_read_back(tmp_path):
     from typer.testing import CliRunner
 
     from infantpose.cli import app
-    from infantpose.clinical import read_c3d, read_trc, to_y_up
+    from infantpose.clinical.mocap import read_c3d, read_trc, to_y_up
 
     rng = np.random.default_rng(0)
     t = np.arange(40) / 30.0
@@ -117,7 +117,7 @@ def test_analyze_writes_csv_summary_trc_and_c3d_that_read_back(tmp_path):
 
 
 def test_analyze_refuses_what_is_not_a_recording(tmp_path):
-    from infantpose.analysis import read_results
+    from infantpose.clinical.analysis import read_results
     from infantpose.errors import InfantposeError
 
     bad = tmp_path / "bad.jsonl"
@@ -135,7 +135,7 @@ def test_eval_pictures_have_four_panels(tmp_path):
 
     import cv2
 
-    from infantpose.pictures import PANEL, write_pictures
+    from infantpose.evaluate.pictures import PANEL, write_pictures
 
     img = tmp_path / "f.png"
     cv2.imwrite(str(img), np.full((240, 320, 3), 90, np.uint8))
@@ -151,8 +151,8 @@ def test_eval_pictures_have_four_panels(tmp_path):
 def test_analyze_writes_an_opensim_mot_that_an_independent_reader_reads(tmp_path):
     import json
 
-    from infantpose.analysis import analyze
-    from infantpose.kinematics import joint_angles
+    from infantpose.clinical.analysis import analyze
+    from infantpose.clinical.kinematics import joint_angles
 
     rng = np.random.default_rng(1)
     base = rng.uniform(-150, 150, (16, 3))

@@ -374,7 +374,7 @@ def _copy_bundle(tmp_path: Path) -> Path:
 
 
 def _rehash(bundle: Path) -> None:
-    from infantpose.bundle import sha256_file
+    from infantpose.runtime.bundle import sha256_file
 
     m = json.loads((bundle / "manifest.json").read_text())
     for stage in m["stages"].values():

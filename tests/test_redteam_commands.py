@@ -305,8 +305,8 @@ def test_credentials_in_query_strings_are_redacted_everywhere():
 def test_external_data_that_the_manifest_does_not_hash_is_refused(tmp_path):
     onnx = pytest.importorskip("onnx", reason="building an external-data model needs onnx (the export extra)")
     from infantpose import Pipeline
-    from infantpose.bundle import load_bundle, sha256_file
     from infantpose.fileio import atomic_write_text
+    from infantpose.runtime.bundle import load_bundle, sha256_file
 
     bundle = tmp_path / "b"
     shutil.copytree(DEFAULT_BUNDLE, bundle)
@@ -467,7 +467,7 @@ def test_the_python_api_refuses_bad_arguments_and_a_nan_time_poisons_nothing():
 
 
 def test_bundle_params_and_joint_sets_a_runtime_cannot_honour_are_refused(tmp_path):
-    from infantpose.bundle import read_manifest
+    from infantpose.runtime.bundle import read_manifest
 
     bundle = tmp_path / "b"
     shutil.copytree(DEFAULT_BUNDLE, bundle)

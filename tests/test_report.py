@@ -36,7 +36,7 @@ def _browser(page, png, tmp_path) -> subprocess.CompletedProcess:
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium here (scripts/setup-system.sh --browser installs it)")
 def test_the_viewer_loads_without_console_errors_and_draws_the_skeleton(tmp_path):
-    from infantpose.report import write_viewer
+    from infantpose.clinical.report import write_viewer
 
     kp, t = _recording()
     page = write_viewer(tmp_path / "viewer.html", kp, t, 30.0, "test <recording>")
@@ -54,7 +54,7 @@ def test_the_viewer_loads_without_console_errors_and_draws_the_skeleton(tmp_path
 
 
 def test_the_viewer_embeds_its_data_safely(tmp_path):
-    from infantpose.report import write_viewer
+    from infantpose.clinical.report import write_viewer
 
     kp, t = _recording()
     text = write_viewer(tmp_path / "v.html", kp, t, 30.0, "</script><b>x</b>").read_text()
@@ -65,8 +65,8 @@ def test_the_viewer_embeds_its_data_safely(tmp_path):
 
 def test_the_report_has_plots_and_tables(tmp_path):
     pytest.importorskip("matplotlib", reason="the report needs the analysis extra (matplotlib)")
-    from infantpose.kinematics import analyse, features
-    from infantpose.report import write_report
+    from infantpose.clinical.kinematics import analyse, features
+    from infantpose.clinical.report import write_report
 
     kp, t = _recording()
     k = analyse(kp, t)
@@ -77,8 +77,8 @@ def test_the_report_has_plots_and_tables(tmp_path):
 
 def test_the_report_shows_annotated_frames_of_the_recording(tmp_path):
     pytest.importorskip("matplotlib", reason="the report needs the analysis extra (matplotlib)")
-    from infantpose.kinematics import analyse, features
-    from infantpose.report import annotated_frames, write_report
+    from infantpose.clinical.kinematics import analyse, features
+    from infantpose.clinical.report import annotated_frames, write_report
 
     video = tmp_path / "v.mp4"
     w = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 30, (160, 120))

@@ -6,8 +6,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from infantpose.bundle import load_bundle
 from infantpose.errors import InfantposeError
+from infantpose.runtime.bundle import load_bundle
 from infantpose.runtime.pipeline import DEFAULT_BUNDLE
 from infantpose.stages import STAGES, ParamsError, make_stage, parse_params, stage_def
 
@@ -65,9 +65,9 @@ def test_every_stage_gives_an_example_input_of_its_contract():
 
 
 def test_a_model_whose_dtype_is_not_the_manifests_is_refused():
-    from infantpose.bundle import Artifact
     from infantpose.errors import BundleError
     from infantpose.runtime.backends import check_io
+    from infantpose.runtime.bundle import Artifact
     from infantpose.stages import TensorSpec
 
     art = Artifact("m.onnx", "onnx", "fp32", [TensorSpec("kp2d", ["N", 32])], [TensorSpec("kp3d", ["N", 48])])

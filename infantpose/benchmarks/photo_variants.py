@@ -21,7 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from infantpose.coco import evaluate_coco, predict_still, read_coco
+from infantpose.evaluate.coco import evaluate_coco, predict_still, read_coco
 from infantpose.fileio import read_image
 from infantpose.runtime.pipeline import Pipeline
 

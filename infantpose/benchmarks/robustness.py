@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from infantpose.datasets import MiniRGBD
-from infantpose.evaluation import load_split
+from infantpose.evaluate.chain import load_split
 from infantpose.fileio import read_image
 from infantpose.metrics import Protocol, evaluate_3d
 from infantpose.preprocess import turn_about_camera_axis

@@ -18,6 +18,7 @@ import resource
 from pathlib import Path
 from typing import Any
 
+from infantpose.apps.system import system_info
 from infantpose.benchmarks.harness import (
     batch_throughput,
     interleaved_runs,
@@ -27,12 +28,11 @@ from infantpose.benchmarks.harness import (
     run_clip,
     stage_inputs,
 )
-from infantpose.bundle import Bundle, load_bundle
 from infantpose.errors import InfantposeError
 from infantpose.runtime.backends.onnxruntime import default_threads
+from infantpose.runtime.bundle import Bundle, load_bundle
 from infantpose.runtime.pipeline import DEFAULT_BUNDLE
 from infantpose.runtime.tracking import EVERY_FRAME
-from infantpose.system import system_info
 
 BACKENDS = (
     "onnxruntime-cpu", "onnxruntime-cuda", "onnxruntime-tensorrt", "tensorrt", "pytorch", "pytorch-cuda", "seed",

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from infantpose.apps.system import system_info
 from infantpose.benchmarks.harness import interleaved_runs, load_frames, load_pipeline
 from infantpose.runtime.pipeline import DEFAULT_BUNDLE
-from infantpose.system import system_info
 
 
 def sweep(

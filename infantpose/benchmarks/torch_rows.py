@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from infantpose.benchmarks.harness import run_clip
-from infantpose.bundle import load_bundle
 from infantpose.errors import InfantposeError
+from infantpose.runtime.bundle import load_bundle
 from infantpose.runtime.pipeline import Pipeline, SmoothingConfig
 from infantpose.runtime.tracking import EVERY_FRAME, TrackerConfig
 from infantpose.stages import STAGES, make_stage, parse_params

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
-from infantpose.bundle import Artifact
+from infantpose.runtime.bundle import Artifact
 from infantpose.stages import TensorSpec, stage_def
 from infantpose.train.checkpoint import model_from_checkpoint
 

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from infantpose import __version__
-from infantpose.bundle import Manifest, Stage, sha256_file, write_manifest
 from infantpose.errors import InfantposeError
+from infantpose.runtime.bundle import Manifest, Stage, sha256_file, write_manifest
 from infantpose.skeleton import MPII
 from infantpose.stages import STAGES, StageParams
 
@@ -133,7 +133,7 @@ def _reused_stage(
     its params, its training record (with ``reused_from``) and its INT8 left-out record, if any."""
     import shutil
 
-    from infantpose.bundle import load_bundle
+    from infantpose.runtime.bundle import load_bundle
 
     if not (src / "manifest.json").is_file():
         raise InfantposeError(f"{src}: a folder, but not a bundle (no manifest.json) to take the {name} stage from")

@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from infantpose.bundle import Artifact
 from infantpose.runtime.backends.onnxruntime import OnnxRuntimeBackend
+from infantpose.runtime.bundle import Artifact
 
 CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
 _COMPUTE_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")

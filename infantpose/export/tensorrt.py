@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from infantpose.bundle import Artifact
 from infantpose.errors import InfantposeError
+from infantpose.runtime.bundle import Artifact
 
 
 def tensorrt_available() -> tuple[bool, str]:

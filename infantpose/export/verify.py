@@ -21,13 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from infantpose.bundle import Bundle, load_bundle, write_manifest
 from infantpose.datasets import MiniRGBD
 from infantpose.errors import InfantposeError
-from infantpose.evaluation import evaluate, load_split
+from infantpose.evaluate.chain import evaluate, load_split
 from infantpose.export.calibration import calibration_inputs
 from infantpose.fileio import ImageCache
 from infantpose.runtime.backends import load_backend
+from infantpose.runtime.bundle import Bundle, load_bundle, write_manifest
 from infantpose.stages import STAGES as STAGE_DEFS
 from infantpose.stages import make_stage
 

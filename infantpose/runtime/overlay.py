@@ -148,7 +148,7 @@ def annotate(
 
 def _draw_angles(img: np.ndarray, result: FrameResult) -> None:
     """Knee, elbow and hip angles (degrees, from the 3D) written beside their 2D joints."""
-    from infantpose.kinematics import joint_angles
+    from infantpose.clinical.kinematics import joint_angles
     from infantpose.skeleton import MPII
 
     values = joint_angles(np.asarray(result.kp3d, np.float64)[None])

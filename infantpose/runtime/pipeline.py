@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from infantpose.bundle import load_bundle, sha256_file
 from infantpose.errors import BundleError
 from infantpose.geometry import clip_box, turned_box_hull
 from infantpose.posture import PHOTO_VIEW, VIEWS, VOTE_WINDOW, set_view, torso_back_view, upright_angle, vote_back
 from infantpose.runtime.backends import load_backend
+from infantpose.runtime.bundle import load_bundle, sha256_file
 from infantpose.runtime.result import FrameResult
 from infantpose.runtime.smoothing import OneEuroFilter
 from infantpose.runtime.sources import Source

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from infantpose.bundle import Artifact
 from infantpose.errors import BundleError, InfantposeError
 from infantpose.runtime.backends.base import Backend
+from infantpose.runtime.bundle import Artifact
 
 DEVICES = ("auto", "cpu", "cuda", "tensorrt")
 

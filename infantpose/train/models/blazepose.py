@@ -25,9 +25,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from infantpose.bundle import sha256_file
 from infantpose.errors import InfantposeError
 from infantpose.fileio import atomic_write_bytes
+from infantpose.runtime.bundle import sha256_file
 from infantpose.skeleton import BLAZEPOSE_CHANNELS, BLAZEPOSE_LANDMARKS
 from infantpose.train.models.tflite_graph import TFLiteGraph, read_tflite
 

@@ -26,9 +26,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from infantpose.bundle import sha256_file
 from infantpose.errors import InfantposeError
 from infantpose.fileio import atomic_write_bytes
+from infantpose.runtime.bundle import sha256_file
 from infantpose.train.models.tfjs_graph import read_tfjs
 from infantpose.train.models.tflite_graph import TFLiteGraph
 

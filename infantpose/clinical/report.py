@@ -2,7 +2,7 @@
 
 Both are single files that work offline (figures and data inlined, no library from the network).
 The viewer draws the 3D keypoints on a canvas with fixed axes and scale (the recording's extent),
-Y-up (:mod:`infantpose.clinical`), and can play, pause, scrub and be turned with the mouse.
+Y-up (:mod:`infantpose.clinical.mocap`), and can play, pause, scrub and be turned with the mouse.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from infantpose.clinical import to_y_up
+from infantpose.clinical.kinematics import Kinematics
+from infantpose.clinical.mocap import to_y_up
 from infantpose.datasets.common import spread_indices
 from infantpose.errors import InfantposeError
 from infantpose.fileio import atomic_write_text
-from infantpose.kinematics import Kinematics
 from infantpose.skeleton import MPII
 
 _VIEWER = """<!doctype html>
@@ -244,7 +244,7 @@ table{{border-collapse:collapse;margin:8px 0 20px}}td,th{{border:1px solid #ccc;
 th{{background:#f0f0f0}}img{{max-width:100%}}</style></head><body>
 <h1>{html.escape(title)}</h1>
 <p>{summary["frames"]} frames, {_fmt(summary["seconds"])} s at {_fmt(summary["fps"])} fps. Angles and signs as
-defined in <code>infantpose.kinematics</code>; speeds relative to the pelvis, smoothed over
+defined in <code>infantpose.clinical.kinematics</code>; speeds relative to the pelvis, smoothed over
 {summary.get("smoothing_frames", 5)} frames. The 3D is a monocular estimate: read trends and
 left/right differences, not single values.</p>
 <h2>Quantity of movement and frequency content (hands: wrists, feet: ankles)</h2>

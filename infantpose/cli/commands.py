@@ -1,27 +1,20 @@
-"""The ``infantpose`` command line. Each command imports its stage lazily,
-so the base install (runtime only) can run ``info`` and the runtime commands."""
+"""The ``infantpose`` typer app: every command. Each imports its stage lazily, so the base install
+(runtime only) can run ``info`` and the runtime commands."""
 
 from __future__ import annotations
 
 import sys
-
-# First, before the heavy imports: a stop signal that comes while the command loads is kept, not lost.
-# Only when this module is the command line (the console script or python -m): a program or a test
-# session that imports it keeps its own Ctrl-C.
-from infantpose import signals
-
-if __name__ == "__main__" or sys.argv[0].rsplit("/", 1)[-1] == "infantpose":
-    signals.install()
-
-
 from pathlib import Path
 from typing import Any, Literal
 
 import typer
-from typer._click.exceptions import UsageError  # typer >= 0.29 carries its own click
 
+from infantpose import signals
 from infantpose.runtime.tracking import TrackerConfig
 
+# typer >= 0.29 carries its own click and exports only BadParameter of its usage errors: their base
+# class is reached through it, not through a private module path.
+UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
 TRACKER_DEFAULTS = TrackerConfig()  # the runtime's defaults, shown in --help
 # Declared choices: a wrong value is a one-line usage error naming them, before any work starts.
 Precision = Literal["fp32", "fp16", "int8"]
@@ -57,7 +50,7 @@ def _root() -> None:
 @app.command()
 def info() -> None:
     """Print versions, onnxruntime providers and whether torch, TensorRT and a CUDA GPU are available."""
-    from infantpose.system import system_info
+    from infantpose.apps.system import system_info
 
     for key, value in system_info().items():
         typer.echo(f"{key:<22} {value}")
@@ -226,7 +219,7 @@ def eval_(
 
     from infantpose.datasets import MiniRGBD
     from infantpose.errors import InfantposeError
-    from infantpose.evaluation import evaluate, format_report, load_split
+    from infantpose.evaluate.chain import evaluate, format_report, load_split
 
     stages = {}
     if bundle is not None:  # the runtime's own models (an installed bundle ships no checkpoints)
@@ -264,7 +257,7 @@ def eval_(
     if json_out is not None:
         atomic_write_text(json_out, json.dumps(report, indent=2) + "\n")
     if pictures is not None and predictions is not None:
-        from infantpose.pictures import write_pictures
+        from infantpose.evaluate.pictures import write_pictures
 
         paths = write_pictures(split_data, predictions["kp2d"], predictions["kp3d"], pictures, pictures_count,
                                deidentify)  # fmt: skip
@@ -275,8 +268,14 @@ def _eval_coco(coco: Path, images: Path | None, bundle: Path | None, precision: 
     """Run the runtime chain on every image of a COCO keypoint file and print the scores."""
     from rich.progress import Progress
 
-    from infantpose.coco import evaluate_coco, format_coco_report, predict_still, read_coco, require_pycocotools
     from infantpose.errors import InfantposeError
+    from infantpose.evaluate.coco import (
+        evaluate_coco,
+        format_coco_report,
+        predict_still,
+        read_coco,
+        require_pycocotools,
+    )
     from infantpose.fileio import read_image
     from infantpose.runtime.pipeline import Pipeline
 
@@ -304,8 +303,8 @@ def _eval_coco(coco: Path, images: Path | None, bundle: Path | None, precision: 
 
 def _eval_coco_results(coco: Path, results: Path, bundle: Path | None) -> dict:
     """Score another model's COCO keypoint results against a COCO keypoint file and print the scores."""
-    from infantpose.coco import format_coco_report, read_coco, read_coco_results, score_coco
     from infantpose.errors import InfantposeError
+    from infantpose.evaluate.coco import format_coco_report, read_coco, read_coco_results, score_coco
 
     if bundle is not None:
         raise InfantposeError("--results and --bundle exclude each other: the results are already predictions")
@@ -327,8 +326,8 @@ def labelme2coco(
     """Convert labelme point annotations (e.g. the NYCU infant set) into a COCO keypoint file."""
     import json
 
-    from infantpose.coco import labelme_to_coco
     from infantpose.errors import InfantposeError
+    from infantpose.evaluate.coco import labelme_to_coco
     from infantpose.fileio import atomic_write_text, check_outputs
 
     files = [f for p in inputs for f in (sorted(p.glob("*.json")) if p.is_dir() else [p])]
@@ -409,8 +408,8 @@ def analyze(
     an HTML report and an interactive 3D viewer."""
     import importlib.util
 
-    from infantpose.analysis import OUTPUT_FILES
-    from infantpose.analysis import analyze as run_analysis
+    from infantpose.clinical.analysis import OUTPUT_FILES
+    from infantpose.clinical.analysis import analyze as run_analysis
     from infantpose.fileio import check_outputs
 
     check_outputs(
@@ -449,7 +448,7 @@ def batch(
 ) -> None:
     """A whole study: every recording through the chain in parallel, resumable (finished recordings are
     skipped, partial ones redone), failures reported and skipped, one study.csv. Exit 1 if any failed."""
-    from infantpose.batch import run_batch
+    from infantpose.apps.batch import run_batch
     from infantpose.fileio import check_outputs
 
     bundle = _tier(model, bundle)
@@ -477,8 +476,8 @@ def check(
 ) -> None:
     """Check a bundle without data or torch: manifest schema, every file's sha256, every model loads with the
     inputs and outputs the manifest declares. Exit 2 on the first problem."""
-    from infantpose.bundle import load_bundle
     from infantpose.runtime.backends import load_backend
+    from infantpose.runtime.bundle import load_bundle
 
     root = _tier(model, bundle)
     b = load_bundle(root)
@@ -813,7 +812,7 @@ def bench(
             raise InfantposeError(f"--compare: not two infantpose bench reports ({type(e).__name__}: {e})") from None
         return
     from infantpose.benchmarks.suite import bench as run_bench
-    from infantpose.bundle import PRECISIONS
+    from infantpose.runtime.bundle import PRECISIONS
     from infantpose.runtime.pipeline import DEFAULT_BUNDLE
 
     wanted = tuple(p.strip() for p in precisions.split(",") if p.strip())

@@ -5,11 +5,11 @@ null where no infant was found) and writes, into one folder:
 
 - ``kinematics.csv``: one row per frame, one column per quantity, units in the names
   (angles in degrees, speeds mm/s, accelerations mm/s^2; definitions in
-  :mod:`infantpose.kinematics`); empty cells where no infant was found;
+  :mod:`infantpose.clinical.kinematics`); empty cells where no infant was found;
 - ``summary.json``: per-recording features (quantity of movement per limb, left/right
   symmetry indices, range of motion, frequency content);
 - ``markers.trc`` (OpenSim) and ``markers.c3d`` (with the ``analysis`` extra): the 3D
-  keypoints as markers (:mod:`infantpose.clinical`);
+  keypoints as markers (:mod:`infantpose.clinical.mocap`);
 - ``viewer.html``: an interactive 3D skeleton (play, pause, scrub, turn), offline, one file;
 - ``report.html`` (with the ``analysis`` extra: matplotlib): plots and tables of the above.
 """
@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from infantpose.clinical import write_c3d, write_mot, write_trc
+from infantpose.clinical.kinematics import analyse, features
+from infantpose.clinical.mocap import write_c3d, write_mot, write_trc
+from infantpose.clinical.report import annotated_frames, write_report, write_viewer
 from infantpose.errors import InfantposeError
 from infantpose.fileio import atomic_write_text
-from infantpose.kinematics import analyse, features
-from infantpose.report import annotated_frames, write_report, write_viewer
 from infantpose.skeleton import MPII
 
 # What ``analyze`` writes into its folder (the output guard checks each against the inputs).
@@ -126,7 +126,7 @@ def analyze(
 ) -> dict[str, Path]:
     """Write the kinematics of one recording into ``out``; returns the files written by kind.
 
-    ``filter`` / ``cutoff_hz`` / ``smooth_frames``: :func:`infantpose.kinematics.analyse`;
+    ``filter`` / ``cutoff_hz`` / ``smooth_frames``: :func:`infantpose.clinical.kinematics.analyse`;
     ``deidentify`` ("blur", "mosaic"): faces covered on the report's frames."""
     records = read_records(results)
     t, kp = recording_arrays(records, results)
@@ -145,7 +145,7 @@ def analyze(
         w.writerow(["" if not np.isfinite(v[i]) else f"{v[i]:.4f}" for v in cols.values()])
     atomic_write_text(out / "kinematics.csv", buf.getvalue())
     written["csv"] = out / "kinematics.csv"
-    definitions = "infantpose.kinematics (docs/running.md 'Analysing movement')"
+    definitions = "infantpose.clinical.kinematics (docs/running.md 'Analysing movement')"
     smoothing = {"filter": filter, "frames": smooth_frames if filter == "moving-average" else None,
                  "cutoff_hz": cutoff_hz if filter == "butterworth" else None}  # fmt: skip
     summary = json_safe({"source": results.name, "joints": list(MPII.joints), "smoothing_frames": smooth_frames,

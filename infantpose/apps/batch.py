@@ -114,8 +114,8 @@ def process(job: Job, out: Path, max_frames: int | None = None, settings: dict |
 
     ``NAME.done.json`` (the row, the input's identity and ``settings``) is written before the
     rename: a finished ``NAME.jsonl`` always has one. InfantposeError(STOPPED) when the study stops."""
-    from infantpose.analysis import json_safe
-    from infantpose.kinematics import analyse, features
+    from infantpose.clinical.analysis import json_safe
+    from infantpose.clinical.kinematics import analyse, features
     from infantpose.runtime.sinks import LineFile
     from infantpose.runtime.sources import Source
 
@@ -262,7 +262,7 @@ def run_batch(
 ) -> dict[str, Any]:
     """Process every recording; returns {"done": [...], "skipped": [...], "failed": {name: reason},
     "stopped": [...] (not started or cut short by a signal), "signal": the signal or None}."""
-    from infantpose.bundle import sha256_file
+    from infantpose.runtime.bundle import sha256_file
     from infantpose.runtime.pipeline import DEFAULT_BUNDLE
 
     jobs = find_recordings(inputs)
